@@ -1,0 +1,170 @@
+"""Command line entry point: the wizard by default, and the headless subcommands of SPEC section 6.
+
+Imports stay inside the command functions so `mosaic-tui --help` and the first painted screen do
+not pay for web3 or the compiler. Every operator-facing error is a MosaicError: printed as one
+sentence with its exit code (2 for bad input), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mosaic_tui.errors import MosaicError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is outside 1-65535")
+    return port
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _block_time(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} s is not a block time between 0 and 3600 seconds")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mosaic-tui",
+        description="Deploy an OpenST Mosaic meta-blockchain: origin contracts, a PoA auxiliary chain "
+        "and its staked validators. With no command, opens the wizard.",
+    )
+    parser.add_argument("--devnet", action="store_true", help="start a local devnet and open the wizard on it")
+    parser.add_argument("--plan", type=Path, default=Path("mosaic-plan.toml"), help="plan file the wizard loads and saves")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    tools = commands.add_parser("tools", help="install or locate the pinned anvil and solc-js")
+    tools_commands = tools.add_subparsers(dest="tools_command", metavar="ACTION", required=True)
+    tools_commands.add_parser("install", help="install anvil and solc-js from npm into the user cache")
+    tools_commands.add_parser("path", help="print where the tools are")
+
+    contracts = commands.add_parser("contracts", help="compile the Solidity contracts or check the artifacts")
+    contracts_commands = contracts.add_subparsers(dest="contracts_command", metavar="ACTION", required=True)
+    for name, text in (("build", "compile contracts/ into the committed artifacts"),
+                       ("check", "recompile and fail if an artifact does not match its source")):
+        sub = contracts_commands.add_parser(name, help=text)
+        sub.add_argument("--sources", type=Path, default=None, help="contracts folder (default: the checkout's)")
+        sub.add_argument("--artifacts", type=Path, default=None, help="artifacts folder (default: the package's)")
+
+    devnet = commands.add_parser("devnet", help="the local origin (and auxiliary) anvil nodes")
+    devnet_commands = devnet.add_subparsers(dest="devnet_command", metavar="ACTION", required=True)
+    devnet_up = devnet_commands.add_parser("up", help="start the local origin node (state kept across restarts)")
+    devnet_up.add_argument("--port", type=_port, default=8545, help="origin RPC port (default 8545)")
+    devnet_up.add_argument("--chain-id", type=_positive_int, default=1337, help="origin chain id (default 1337)")
+    devnet_up.add_argument("--block-time", type=_block_time, default=None, help="seconds per block (default: a block per transaction)")
+    devnet_up.add_argument("--accounts", type=_positive_int, default=10, help="funded dev accounts (default 10)")
+    for sub in (devnet_up, devnet_commands.add_parser("down", help="stop the nodes that 'devnet up' started"),
+                devnet_commands.add_parser("status", help="show the devnet's nodes")):
+        sub.add_argument("--dir", type=Path, default=None, help="devnet folder (default: the user data folder)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return _run_wizard(args)
+        handler = {"tools": _tools, "contracts": _contracts, "devnet": _devnet}[args.command]
+        return handler(args)
+    except MosaicError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _tools(args: argparse.Namespace) -> int:
+    from mosaic_tui import toolchain
+
+    tools = toolchain.install(_say)
+    if args.tools_command == "path":
+        _say(f"anvil   {toolchain.anvil_path()}")
+        _say(f"solc-js {tools.solc_js}")
+    return EXIT_OK
+
+
+def _contracts(args: argparse.Namespace) -> int:
+    from mosaic_tui import contracts
+
+    if args.contracts_command == "build":
+        contracts.build(args.sources, args.artifacts, report=_say)
+        return EXIT_OK
+    problems = contracts.check(args.sources, args.artifacts, report=_say)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_FAILED
+    _say("all artifacts match their sources")
+    return EXIT_OK
+
+
+def _devnet(args: argparse.Namespace) -> int:
+    from mosaic_tui import devnet
+
+    directory = args.dir or devnet.default_dir()
+    if args.devnet_command == "up":
+        devnet.up(directory, port=args.port, chain_id=args.chain_id, block_time=args.block_time,
+                  accounts=args.accounts, report=_say)
+        _say("stop it with: mosaic-tui devnet down" + (f" --dir {args.dir}" if args.dir else ""))
+    elif args.devnet_command == "down":
+        devnet.down(directory, report=_say)
+    else:
+        rows = devnet.status(directory)
+        if not rows:
+            _say(f"no devnet is recorded in {directory}; start one with: mosaic-tui devnet up")
+            return EXIT_OK
+        _say(f"{'node':<10} {'pid':>7}  {'url':<24} {'chain id':>9}  {'state':<8} {'block':>7}")
+        for row in rows:
+            state = "running" if row["running"] else "stopped"
+            block = "-" if row["block"] is None else str(row["block"])
+            _say(f"{row['name']:<10} {row['pid']:>7}  {row['url']:<24} {row['chain_id']:>9}  {state:<8} {block:>7}")
+    return EXIT_OK
+
+
+def _run_wizard(args: argparse.Namespace) -> int:
+    devnet_node = None
+    if args.devnet:
+        from mosaic_tui import devnet
+
+        devnet_node = devnet.up(devnet.default_dir(), report=_say)
+    from mosaic_tui.app import MosaicApp
+
+    app = MosaicApp(plan_path=args.plan, devnet_url=devnet_node.rpc_url if devnet_node else None)
+    app.run()
+    if app.devnet_left_running:
+        _say("the devnet is still running; stop it with: mosaic-tui devnet down")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

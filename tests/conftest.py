@@ -1,0 +1,55 @@
+"""Fixtures shared by the whole suite: isolated home folders, real anvil nodes that are always stopped."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mosaic_tui import devnet, toolchain
+
+# The pinned tools live in the real user cache; tests get a private HOME but keep that cache so the
+# npm install happens once per machine, not once per test.
+os.environ.setdefault(toolchain.CACHE_ENV, str(toolchain.cache_dir()))
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep the developer's own config, keyring and devnet out of every test."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for name, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
+                      ("XDG_STATE_HOME", ".local/state"), ("XDG_RUNTIME_DIR", "run")):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(name, str(home / sub))
+    monkeypatch.setenv("MOSAIC_TUI_DEVNET_DIR", str(home / "devnet"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    return home
+
+
+AnvilFactory = Callable[..., devnet.AnvilNode]
+
+
+@pytest.fixture
+def anvil_factory() -> Iterator[AnvilFactory]:
+    """Start real anvil nodes on free ports; every one is stopped when the test ends."""
+    started: list[devnet.AnvilNode] = []
+
+    def start(**kwargs: Any) -> devnet.AnvilNode:
+        kwargs.setdefault("chain_id", 31337)
+        node = devnet.start_anvil(**kwargs)
+        started.append(node)
+        return node
+
+    yield start
+    for node in reversed(started):
+        node.stop()
+
+
+@pytest.fixture
+def anvil(anvil_factory: AnvilFactory) -> devnet.AnvilNode:
+    """One fresh anvil node with the ten funded dev accounts, mining a block per transaction."""
+    return anvil_factory()
