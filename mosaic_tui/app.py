@@ -26,8 +26,9 @@ class MosaicApp(App[None]):
     BINDINGS = [Binding("q", "quit_app", "Quit"), Binding("ctrl+c", "quit_app", "Quit", show=False)]
 
     def __init__(self, plan_path: Path | None = None, devnet_url: str | None = None,
-                 devnet_dir: Path | None = None) -> None:
+                 devnet_dir: Path | None = None, devnet_port: int = 8545) -> None:
         super().__init__()
+        self.devnet_port = devnet_port
         self.plan_path = plan_path or Path("mosaic-plan.toml")
         self.devnet_url = devnet_url
         self.devnet_dir = devnet_dir
@@ -58,7 +59,7 @@ class MosaicApp(App[None]):
         from mosaic_tui.errors import MosaicError
 
         try:
-            node = devnet.up(self.devnet_dir or devnet.default_dir())
+            node = devnet.up(self.devnet_dir or devnet.default_dir(), port=self.devnet_port)
         except MosaicError as error:
             self.post_message(DevnetFailed(str(error)))
             return

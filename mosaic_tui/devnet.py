@@ -211,7 +211,9 @@ def _wait_ready(node: AnvilNode, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is not None:
             tail = ""
             if node.log_path and Path(node.log_path).is_file():
-                tail = " Last output: " + " / ".join(Path(node.log_path).read_text(errors="replace").strip().splitlines()[-3:])
+                lines = [line.strip() for line in Path(node.log_path).read_text(errors="replace").splitlines() if line.strip()]
+                errors = [line for line in lines if "error" in line.lower()]
+                tail = " It said: " + " / ".join(errors[-2:] or lines[-3:])
             raise DevnetError(f"anvil ({node.name}) exited at start with code {process.returncode}.{tail}")
         try:
             chain_id = int(rpc_call(node.rpc_url, "eth_chainId", timeout=0.5), 16)

@@ -1,0 +1,52 @@
+"""The one TOML writer: plans, exports and deployment records all go through `write_toml`.
+
+Writes are atomic (see `fsio`). TOML integers are 64-bit, yet wei amounts often are not: the plan
+writes amounts as text with a unit ("1000 OST"). Integers wider than 64 bits are still written
+as digits, which Python's tomllib reads back exactly but strict readers in other languages
+refuse; `wide_integers` lists them so a caller that cares can check.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from mosaic_tui.fsio import atomic_write
+
+_TOML_INT_MIN = -(2**63)
+_TOML_INT_MAX = 2**63 - 1
+
+
+def dumps_toml(data: Mapping[str, Any], *, header: str | None = None) -> str:
+    """TOML text for `data`, preceded by `header` as comment lines."""
+    text = tomli_w.dumps(dict(data))
+    if header:
+        comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+        text = comment + "\n" + text
+    return text
+
+
+def write_toml(path: str | os.PathLike[str], data: Mapping[str, Any], secret: bool = False,
+               *, header: str | None = None) -> Path:
+    """Write `data` as TOML to `path` atomically; mode 0600 when `secret`, else 0644."""
+    return atomic_write(path, dumps_toml(data, header=header).encode("utf-8"), secret=secret)
+
+
+def wide_integers(value: Any, where: str = "") -> list[str]:
+    """Dotted keys of the integers in `value` that do not fit a 64-bit TOML integer."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [] if _TOML_INT_MIN <= value <= _TOML_INT_MAX else [where or "value"]
+    found: list[str] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found += wide_integers(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list | tuple):
+        for position, item in enumerate(value):
+            found += wide_integers(item, f"{where}[{position}]")
+    return found
