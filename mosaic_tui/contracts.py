@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,7 +23,7 @@ from mosaic_tui.errors import MosaicError, ToolchainError
 SOLC_VERSION = toolchain.SOLC_VERSION
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},
-    "evmVersion": "shanghai",
+    "evmVersion": "berlin",
     "outputSelection": {
         "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "storageLayout", "metadata"]}
     },
@@ -118,9 +119,18 @@ def compile_sources(sources: dict[str, str], report: toolchain.Report = print) -
                 "abi": compiled["abi"],
                 "bytecode": "0x" + bytecode,
                 "deployedBytecode": "0x" + compiled["evm"]["deployedBytecode"]["object"],
-                "storageLayout": compiled["storageLayout"],
+                "storageLayout": _storage_layout(compiled["storageLayout"]),
             }
     return artifacts
+
+
+def _storage_layout(layout: dict[str, Any]) -> dict[str, Any]:
+    """The layout without AST ids, which depend on what else was in the same compilation."""
+    text = json.dumps(layout)
+    text = re.sub(r'"astId": \d+, ', "", text)
+    text = re.sub(r"\)\d+(_storage|_memory|_calldata)", r")\1", text)
+    result: dict[str, Any] = json.loads(text)
+    return result
 
 
 def _dump(artifact: dict[str, Any]) -> str:

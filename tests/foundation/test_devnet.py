@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,16 @@ def run_cli(*args: str, env_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MOSAIC_TUI_DEVNET_DIR": str(env_dir)}
     return subprocess.run([sys.executable, "-m", "mosaic_tui.cli", *args], capture_output=True, text=True,
                           env=env, timeout=60, check=False)
+
+
+def wait_for(probe, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
 
 
 def anvil_pids() -> set[int]:
@@ -47,8 +58,9 @@ def test_up_status_down_cycle_keeps_state_and_leaves_nothing(tmp_path: Path) -> 
     # Use it: a transaction lands, and survives a restart of the node.
     url = f"http://127.0.0.1:{port}"
     accounts = devnet.rpc_call(url, "eth_accounts")
-    devnet.rpc_call(url, "eth_sendTransaction", [{"from": accounts[0], "to": accounts[1], "value": hex(10**18)}])
-    assert int(devnet.rpc_call(url, "eth_blockNumber"), 16) == 1
+    tx_hash = devnet.rpc_call(url, "eth_sendTransaction", [{"from": accounts[0], "to": accounts[1], "value": hex(10**18)}])
+    receipt = wait_for(lambda: devnet.rpc_call(url, "eth_getTransactionReceipt", [tx_hash]))
+    assert int(receipt["blockNumber"], 16) == 1 and int(receipt["status"], 16) == 1
 
     again = run_cli("devnet", "up", "--port", str(port), "--chain-id", "4242", env_dir=directory)
     assert again.returncode == 0 and "already running" in again.stdout
