@@ -74,6 +74,32 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--sources", type=Path, default=None, help="contracts folder (default: the checkout's)")
         sub.add_argument("--artifacts", type=Path, default=None, help="artifacts folder (default: the package's)")
 
+    deploy = commands.add_parser("deploy", help="deploy a plan headless (or a fresh devnet with --devnet)")
+    deploy.add_argument("plan", nargs="?", type=Path, help="the plan file (not with --devnet)")
+    deploy.add_argument("--devnet", action="store_true", help="start a local devnet and deploy a generated plan on it")
+    deploy.add_argument("--validators", type=_positive_int, default=4, help="validators of the devnet plan (default 4)")
+    deploy.add_argument("--block-time", type=_block_time, default=None,
+                        help="devnet seconds per block (default: a block per transaction)")
+    deploy.add_argument("--out", type=Path, default=Path("out"), help="devnet: where the plan, journal and exports go")
+    deploy.add_argument("--origin-port", type=_port, default=8545, help="devnet origin port (default 8545)")
+    deploy.add_argument("--auxiliary-port", type=_port, default=8546, help="devnet auxiliary port (default 8546)")
+    deploy.add_argument("--yes", action="store_true", help="send without asking after the preflight")
+    deploy.add_argument("--dry-run", action="store_true", help="run the preflight, show the plan's transactions, send nothing")
+    deploy.add_argument("--max-inflight", type=_positive_int, default=None,
+                        help="at most N unconfirmed transactions at once (default: no limit)")
+
+    status = commands.add_parser("status", help="the validators of a deployment: stakes, balances, membership")
+    status.add_argument("plan", type=Path)
+    status.add_argument("--once", action="store_true", help="print one table and exit (default on a non-terminal)")
+    status.add_argument("--watch", action="store_true", help="open the live status panel")
+
+    export = commands.add_parser("export", help="write rum.toml, the env files and deployment.toml from the journal")
+    export.add_argument("plan", type=Path)
+    export.add_argument("--out", type=Path, default=None, help="folder for the files (default: the plan's out_dir)")
+
+    verify = commands.add_parser("verify", help="check a finished deployment on both chains")
+    verify.add_argument("plan", type=Path)
+
     devnet = commands.add_parser("devnet", help="the local origin (and auxiliary) anvil nodes")
     devnet_commands = devnet.add_subparsers(dest="devnet_command", metavar="ACTION", required=True)
     devnet_up = devnet_commands.add_parser("up", help="start the local origin node (state kept across restarts)")
@@ -93,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return _run_wizard(args)
-        handler = {"tools": _tools, "contracts": _contracts, "devnet": _devnet}[args.command]
+        handler = {"tools": _tools, "contracts": _contracts, "devnet": _devnet, "deploy": _deploy,
+                   "status": _status, "export": _export, "verify": _verify}[args.command]
         return handler(args)
     except MosaicError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
@@ -101,6 +128,93 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from mosaic_tui import deploy
+    from mosaic_tui.console import ConsolePrinter, print_preflight
+    from mosaic_tui.errors import InputError
+    from mosaic_tui.events import Waiting
+
+    if args.devnet == (args.plan is not None):
+        raise InputError("plan", "give a plan file, or --devnet for a fresh local devnet (not both).")
+    devnet_dir = None
+    if args.devnet:
+        from mosaic_tui import devnet
+
+        devnet_dir = devnet.default_dir()
+        node = deploy.start_devnet(devnet_dir, origin_port=args.origin_port, block_time=args.block_time)
+        plan_path = args.out / "mosaic-plan.toml"
+        if plan_path.exists():
+            _say(f"resuming the devnet deployment of {plan_path}")
+        else:
+            deploy.write_devnet_plan(plan_path, args.validators, origin_url=node.rpc_url, origin_chain_id=node.chain_id,
+                                     auxiliary_url=f"http://127.0.0.1:{args.auxiliary_port}",
+                                     block_time=max(1, int(args.block_time or 1)))
+            _say(f"devnet plan with {args.validators} validators written to {plan_path}")
+    else:
+        plan_path = args.plan
+    printer = ConsolePrinter()
+    prepared = deploy.prepare(plan_path, on_wait=lambda text: printer(Waiting("-", text)), devnet_dir=devnet_dir)
+    print_preflight(prepared.report)
+    if args.dry_run:
+        _say("dry run: nothing was sent")
+        return EXIT_OK
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise InputError("--yes", "this run cannot ask for confirmation (no terminal); pass --yes to send.")
+        if input("Send these transactions? [y/N] ").strip().lower() not in ("y", "yes"):
+            _say("nothing was sent")
+            return EXIT_OK
+    deploy.execute(prepared, printer, max_inflight=args.max_inflight)
+    ctx = prepared.ctx
+    _say(f"deployment complete: {printer.sent} transactions sent in this run; files in {ctx.out_dir}")
+    if args.devnet:
+        _say("the devnet keeps running for status, verify and rum; stop it with: mosaic-tui devnet down")
+    return EXIT_OK
+
+
+def _loaded(plan_path: Path) -> tuple[object, object]:
+    from mosaic_tui.journal import Journal, journal_path
+    from mosaic_tui.plan import load_plan
+
+    return load_plan(plan_path), Journal.load(journal_path(plan_path))
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mosaic_tui import export
+
+    plan, journal = _loaded(args.plan)
+    out_dir = args.out or plan.out_path(args.plan)  # type: ignore[attr-defined]
+    for path in export.write_exports(out_dir, plan, journal.outputs()):  # type: ignore[attr-defined]
+        _say(f"wrote {path}")
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from mosaic_tui import verify
+
+    plan, journal = _loaded(args.plan)
+    checks = verify.run_checks(plan, journal.outputs())  # type: ignore[attr-defined]
+    for check in checks:
+        _say(f"{'pass' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    failed = [c for c in checks if not c.ok]
+    _say(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from mosaic_tui import monitor
+
+    plan, journal = _loaded(args.plan)
+    if args.watch and sys.stdout.isatty():
+        from mosaic_tui.app import MosaicApp
+
+        MosaicApp(plan_path=args.plan, start_with_status=True).run()
+        return EXIT_OK
+    snapshot = monitor.snapshot_for_plan(plan, journal.outputs())
+    _say(monitor.format_table(snapshot))
+    return EXIT_OK
 
 
 def _tools(args: argparse.Namespace) -> int:

@@ -25,7 +25,8 @@ SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},
     "evmVersion": "berlin",
     "outputSelection": {
-        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "storageLayout", "metadata"]}
+        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object",
+                     "evm.deployedBytecode.immutableReferences", "storageLayout", "metadata"]}
     },
 }
 
@@ -119,6 +120,10 @@ def compile_sources(sources: dict[str, str], report: toolchain.Report = print) -
                 "abi": compiled["abi"],
                 "bytecode": "0x" + bytecode,
                 "deployedBytecode": "0x" + compiled["evm"]["deployedBytecode"]["object"],
+                # Byte ranges the constructor fills in; `verify` masks them when comparing code.
+                "immutableRanges": sorted([ref["start"], ref["length"]] for refs in
+                                          compiled["evm"]["deployedBytecode"].get("immutableReferences", {}).values()
+                                          for ref in refs),
                 "storageLayout": _storage_layout(compiled["storageLayout"]),
             }
     return artifacts

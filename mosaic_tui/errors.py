@@ -58,3 +58,17 @@ class DevnetError(MosaicError):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         self.exit_code = exit_code
         super().__init__(message)
+
+
+class JournalError(MosaicError):
+    """The journal cannot be trusted or would be contradicted: damaged, in use, or for another plan.
+
+    Exit code 2: the operator has to look at a file before anything else may happen.
+    """
+
+    exit_code = 2
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")

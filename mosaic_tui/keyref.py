@@ -24,21 +24,21 @@ from mosaic_tui.errors import InputError
 KeyKind = Literal["keyring", "keystore", "node", "dev"]
 
 # A private key is 32 bytes: 64 hex digits, with or without 0x, possibly inside other text.
-_PRIVATE_KEY = re.compile(r"(?<![0-9a-fA-F])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9a-fA-F])", re.ASCII)
+PRIVATE_KEY_PATTERN = re.compile(r"(?<![0-9a-fA-F])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9a-fA-F])", re.ASCII)
 # BIP-39 mnemonics are 12 to 24 lowercase words.
 _MNEMONIC = re.compile(r"[a-z]+(?:\s+[a-z]+){11,}", re.ASCII)
 _DEV_INDEX_MAX = 1000
 
 KEY_REF_FORMS = "keyring:<name>, keystore:<path>, node or dev:<index>"
 USE_A_REFERENCE = (
-    "keys never go into the plan; store the key in the system keyring or an encrypted keystore file "
+    "keys never go into the plan: store the key in the system keyring or an encrypted keystore file "
     "and write keyring:<name> or keystore:<path> here instead"
 )
 
 
 def looks_like_secret(text: str) -> bool:
     """True when `text` holds something shaped like a private key or a mnemonic phrase."""
-    return bool(_PRIVATE_KEY.search(text)) or bool(_MNEMONIC.fullmatch(text.strip()))
+    return bool(PRIVATE_KEY_PATTERN.search(text)) or bool(_MNEMONIC.fullmatch(text.strip()))
 
 
 @dataclass(frozen=True)

@@ -24,18 +24,18 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mosaic_tui import units
 from mosaic_tui.errors import InputError, InputErrors
-from mosaic_tui.keyref import KeyRef, parse_key_ref
-from mosaic_tui.tomlio import write_toml
+from mosaic_tui.keyref import PRIVATE_KEY_PATTERN, USE_A_REFERENCE, KeyRef, parse_key_ref
+from mosaic_tui.tomlio import key_lines, write_toml
 
 PLAN_VERSION = 1
 DEPLOY_OST = "deploy"  # origin.ost on a devnet: the wizard deploys a dev OST token
 _REQUIRED = object()
-_PRIVATE_KEY_TEXT = re.compile(r"(?<![0-9a-fA-F])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9a-fA-F])", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -94,12 +94,7 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         """The TOML form: amounts as exact text with a unit, so nothing overflows a TOML integer."""
         aux = self.auxiliary
-
-        def ost(wei: int) -> str:
-            return units.format_amount(wei, "OST")
-
-        def gwei(wei: int) -> str:
-            return units.format_amount(wei, "gwei")
+        ost, gwei = partial(units.format_amount, unit="OST"), partial(units.format_amount, unit="gwei")
 
         return {
             "plan_version": PLAN_VERSION,
@@ -206,7 +201,8 @@ def _key_problems(plan: Plan, add: Callable[[str, str], None]) -> None:
         # Validator addresses are all distinct, so no two of their keys can be the same key.
         if where.startswith("validators") and ref.kind != "node":
             if ref in validator_refs:
-                add(where, f"names the same key as {validator_refs[ref]}, but the addresses differ.")
+                add(where, f"this is the same key as {validator_refs[ref]}, yet the addresses differ; "
+                           "each address needs its own key.")
             else:
                 validator_refs[ref] = where
 
@@ -229,7 +225,8 @@ class _Reader:
         for key in table:
             if key in known:
                 continue
-            shown = "(a key that looks like a secret)" if _PRIVATE_KEY_TEXT.search(key) else key[:60]
+            shown = key[:60] if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key[:60])
+            shown = "(a key that looks like a secret)" if PRIVATE_KEY_PATTERN.search(key) else shown
             hint = difflib.get_close_matches(key, known, n=1)
             tail = f" did you mean {hint[0]}?" if hint else f" known keys are: {', '.join(known)}."
             name = f"{where}.{shown}" if where else shown
@@ -351,32 +348,47 @@ def load_plan(path: str | Path, *, validate: bool = True) -> Plan:
         raise InputError(str(path), "the plan file does not exist.") from None
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(str(path), f"the plan file cannot be read ({error.__class__.__name__}).") from None
-    lines = _key_lines(text)
-    secret_fields = {}
+    lines = key_lines(text)
+    secrets: dict[str, InputError] = {}
     for number, line in enumerate(text.splitlines(), start=1):
-        if _PRIVATE_KEY_TEXT.search(line):
-            located = next((key for key, at in lines.items() if at == number), f"line {number}")
-            secret_fields[located] = InputError(located, f"line {number} holds what looks like a private key; keys "
-                                                         "never go into the plan. Store it in the keyring or a keystore "
-                                                         "file, write keyring:<name> or keystore:<path>, and delete the line.")
+        if PRIVATE_KEY_PATTERN.search(line):
+            located = next((key for key, at in lines.items() if at == number), None)
+            secrets[located or f"line {number}"] = InputError(
+                located or f"line {number}",
+                f"{'this line' if located is None else f'line {number}'} holds what looks like a private key; "
+                f"{USE_A_REFERENCE}, then delete the key from the file.")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise InputErrors([*secret_fields.values(), InputError(str(path), f"the file is not valid TOML: {error}.")]) \
+        raise InputErrors([*secrets.values(), InputError(str(path), f"the file is not valid TOML: {error}.")]) \
             from None
+    errors = list(secrets.values())
     try:
         plan = plan_from_dict(data, validate=validate)
     except InputErrors as problems:
-        errors = [*secret_fields.values()]
-        for error in problems.errors:
-            if error.field in secret_fields:
-                continue  # already reported as a pasted key, and its message could not be clearer
-            at = lines.get(error.field)
-            errors.append(InputError(error.field, f"{error.message} (line {at})") if at else error)
-        raise InputErrors(errors) from None
-    if secret_fields:
-        raise InputErrors(list(secret_fields.values()))
+        # A field already reported as a pasted key needs no second, vaguer message.
+        errors += [_at_line(error, _line_of(error, lines)) for error in problems.errors if error.field not in secrets]
+    if errors:
+        raise InputErrors(sorted(errors, key=lambda error: _line_of(error, lines) or 1 << 30))
     return plan
+
+
+def _at_line(error: InputError, line: int | None) -> InputError:
+    if line is None or error.field.startswith("line "):
+        return error
+    message = error.message
+    message = f"{message[:-1]} (line {line})." if message.endswith(".") else f"{message} (line {line})"
+    return InputError(error.field, message)
+
+
+def _line_of(error: InputError, lines: dict[str, int]) -> int | None:
+    """The line of the key, or of its table when the key is missing."""
+    if error.field.startswith("line "):
+        return int(error.field[5:])
+    name = error.field
+    while name not in lines and "." in name:
+        name = name.rsplit(".", 1)[0]
+    return lines.get(name)
 
 
 def save_plan(plan: Plan, path: str | Path) -> Path:
@@ -384,28 +396,6 @@ def save_plan(plan: Plan, path: str | Path) -> Path:
     header = ("mosaic-tui deployment plan. Keys are referenced, never written here:\n"
               "keyring:<name>, keystore:<path>, node, or dev:<index> on a devnet.")
     return write_toml(path, plan.to_dict(), header=header)
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """Line numbers of `table.key` and `validators[i].key` in plain TOML, for pointing at errors."""
-    found: dict[str, int] = {}
-    table = ""
-    counts: dict[str, int] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if match := re.match(r"\[\[\s*([A-Za-z0-9_-]+)\s*\]\]", line):
-            counts[match[1]] = counts.get(match[1], -1) + 1
-            table = f"{match[1]}[{counts[match[1]]}]"
-        elif match := re.match(r"\[\s*([A-Za-z0-9_-]+)\s*\]", line):
-            table = match[1]
-        elif match := re.match(r"""([A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*=""", line):
-            key = match[1].strip("\"'")
-            found.setdefault(f"{table}.{key}" if table else key, number)
-            continue
-        else:
-            continue
-        found.setdefault(table, number)
-    return found
 
 
 __all__ = ["DEPLOY_OST", "PLAN_VERSION", "AuxiliaryPlan", "OriginPlan", "Plan", "ValidatorPlan", "load_plan",

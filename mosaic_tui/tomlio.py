@@ -1,5 +1,7 @@
 """The one TOML writer: plans, exports and deployment records all go through `write_toml`.
 
+(Reading is tomllib's; `key_lines` adds the line numbers that tomllib does not report.)
+
 Writes are atomic (see `fsio`). TOML integers are 64-bit, yet wei amounts often are not: the plan
 writes amounts as text with a unit ("1000 OST"). Integers wider than 64 bits are still written
 as digits, which Python's tomllib reads back exactly but strict readers in other languages
@@ -9,6 +11,7 @@ refuse; `wide_integers` lists them so a caller that cares can check.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -49,4 +52,30 @@ def wide_integers(value: Any, where: str = "") -> list[str]:
     elif isinstance(value, list | tuple):
         for position, item in enumerate(value):
             found += wide_integers(item, f"{where}[{position}]")
+    return found
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Where keys sit in TOML text: `table.key` / `array[i].key` -> line, for pointing at errors.
+
+    Only plain `[table]`, `[[array]]` and `key = ...` lines are located; dotted keys and inline
+    tables are not, and their errors simply carry no line number.
+    """
+    found: dict[str, int] = {}
+    table = ""
+    counts: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if match := re.match(r"\[\[\s*([A-Za-z0-9_-]+)\s*\]\]", line):
+            counts[match[1]] = counts.get(match[1], -1) + 1
+            table = f"{match[1]}[{counts[match[1]]}]"
+        elif match := re.match(r"\[\s*([A-Za-z0-9_-]+)\s*\]", line):
+            table = match[1]
+        elif match := re.match(r"""([A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*=""", line):
+            key = match[1].strip("\"'")
+            found.setdefault(f"{table}.{key}" if table else key, number)
+            continue
+        else:
+            continue
+        found.setdefault(table, number)
     return found

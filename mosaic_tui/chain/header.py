@@ -48,15 +48,19 @@ class HeaderError(ValueError):
     """The block dict cannot be turned into a header (a field is missing, or it hashes wrong)."""
 
 
-def _as_bytes(value: Any) -> bytes:
+def as_bytes(value: Any) -> bytes:
+    """A data field from web3 (HexBytes) or raw JSON-RPC (hex string) as bytes."""
     if isinstance(value, str):
         return to_bytes(hexstr=value)
     return bytes(value)
 
 
-def _as_int(value: Any) -> int:
+def as_quantity(value: Any) -> int:
+    """A quantity from web3 (int, or HexBytes for storage values) or raw JSON-RPC (hex string)."""
     if isinstance(value, str):
         return int(value, 16)
+    if isinstance(value, bytes | bytearray):
+        return int.from_bytes(value, "big")
     return int(value)
 
 
@@ -66,13 +70,13 @@ def header_fields(block: Mapping[str, Any]) -> list[bytes | int]:
     for name, kind in _BASE_FIELDS:
         if block.get(name) is None:
             raise HeaderError(f"block has no '{name}' field; cannot rebuild its header.")
-        fields.append(_as_int(block[name]) if kind == "int" else _as_bytes(block[name]))
+        fields.append(as_quantity(block[name]) if kind == "int" else as_bytes(block[name]))
     # Present optional fields are appended in fork order and absent ones skipped: that is how
     # clients encode (anvil run with a pre-London hard fork still reports the two blob-gas fields,
-    # and hashes them that way). A missing field shows up as a hash mismatch, see `header_hash`.
+    # and hashes them that way). A missing field shows up as a hash mismatch, see `verified_header`.
     for name, kind in _FORK_FIELDS:
         if block.get(name) is not None:
-            fields.append(_as_int(block[name]) if kind == "int" else _as_bytes(block[name]))
+            fields.append(as_quantity(block[name]) if kind == "int" else as_bytes(block[name]))
     return fields
 
 
@@ -83,3 +87,15 @@ def encode_header(block: Mapping[str, Any]) -> bytes:
 
 def header_hash(block: Mapping[str, Any]) -> bytes:
     return bytes(keccak(encode_header(block)))
+
+
+def verified_header(block: Mapping[str, Any]) -> bytes:
+    """`encode_header`, checked against the block's own hash: a node that leaves out a header
+    field, or a chain with a header layout we do not know, fails here rather than on chain."""
+    encoded = encode_header(block)
+    if block.get("hash") is None or bytes(keccak(encoded)) != as_bytes(block["hash"]):
+        raise HeaderError(
+            f"block {as_quantity(block['number'])}: the rebuilt header does not hash to the block hash; "
+            "the node may leave out a header field this program does not know."
+        )
+    return encoded

@@ -12,23 +12,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import rlp
-from eth_utils import keccak, to_bytes
+from eth_utils import keccak
 
-
-def _as_bytes(value: Any) -> bytes:
-    if isinstance(value, str):
-        return to_bytes(hexstr=value)
-    return bytes(value)
-
-
-def _as_int(value: Any) -> int:
-    if isinstance(value, str):
-        return int(value, 16)
-    return int(value)
+from mosaic_tui.chain.header import as_bytes, as_quantity
 
 
 def _nodes(raw: Sequence[Any]) -> list[bytes]:
-    return [_as_bytes(node) for node in raw]
+    return [as_bytes(node) for node in raw]
 
 
 def account_rlp(proof: Mapping[str, Any]) -> bytes:
@@ -36,10 +26,10 @@ def account_rlp(proof: Mapping[str, Any]) -> bytes:
     return bytes(
         rlp.encode(
             [
-                _as_int(proof["nonce"]),
-                _as_int(proof["balance"]),
-                _as_bytes(proof["storageHash"]),
-                _as_bytes(proof["codeHash"]),
+                as_quantity(proof["nonce"]),
+                as_quantity(proof["balance"]),
+                as_bytes(proof["storageHash"]),
+                as_bytes(proof["codeHash"]),
             ]
         )
     )
@@ -58,6 +48,11 @@ def account_proof_args(proof: Mapping[str, Any]) -> tuple[bytes, list[bytes]]:
 def storage_proof_nodes(proof: Mapping[str, Any], index: int = 0) -> list[bytes]:
     """The proof nodes of the `index`-th storage key asked for in `get_proof`."""
     return _nodes(proof["storageProof"][index]["proof"])
+
+
+def storage_slot_value(proof: Mapping[str, Any], index: int = 0) -> int:
+    """The value the node reports for the `index`-th storage key asked for in `get_proof`."""
+    return as_quantity(proof["storageProof"][index]["value"])
 
 
 def storage_key_for_mapping(key: bytes, slot: int) -> bytes:
@@ -87,7 +82,7 @@ def storage_path(key: bytes) -> bytes:
 
 def account_path(address: str | bytes) -> bytes:
     """The trie path of an account: keccak256 of its 20-byte address."""
-    raw = _as_bytes(address)
+    raw = as_bytes(address)
     if len(raw) != 20:
         raise ValueError(f"an address must be 20 bytes, got {len(raw)}")
     return bytes(keccak(raw))

@@ -1,0 +1,207 @@
+"""The one transaction sender: nonces, fees, gas, signing, journal-before-broadcast, receipts.
+
+Order of a send (ape's prepare -> fill -> sign -> send -> await, with our journal in the middle):
+simulate (a revert is reported before anything is signed), take the sender's next nonce from our own
+book, fill fees from the node, sign, write the signed bytes to the journal, broadcast, record "sent".
+After a crash, a journalled transaction is adopted if it was mined, waited for if the node still has
+it, and rebroadcast byte for byte otherwise: the same action is never signed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
+
+from mosaic_tui.chain.rpc import ChainClient
+from mosaic_tui.errors import MosaicError
+from mosaic_tui.journal import ActionEntry, Journal
+
+GAS_MARGIN = 1.25
+GAS_EXTRA = 20_000
+
+
+class TxRejected(MosaicError):
+    """The node refused or would revert a transaction; `reason` is the node's or contract's words."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass
+class Inflight:
+    action_id: str
+    chain: str
+    tx_hash: str
+    sender: str
+    nonce: int
+
+
+def revert_reason(error: BaseException) -> str:
+    """The contract's revert string (or the node's message) from a web3 error, in plain words."""
+    from web3.exceptions import ContractLogicError, Web3RPCError
+
+    if isinstance(error, ContractLogicError):
+        text = str(error.message or error)
+    elif isinstance(error, Web3RPCError):
+        text = str(error.message or error)
+    else:
+        text = str(error)
+    for prefix in ("execution reverted: ", "execution reverted"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    return text.strip().strip("'\"") or "the transaction reverted without a reason"
+
+
+class TxSender:
+    """Sends transactions for the runner; one instance per run, over both chains."""
+
+    def __init__(self, journal: Journal, chains: Callable[[str], ChainClient]) -> None:
+        self.journal = journal
+        self._chain = chains  # looked up on use: the auxiliary chain exists only from step 3 on
+        self._next_nonce: dict[tuple[str, str], int] = {}
+        self.legacy_gas_price: dict[str, int | None] = {}
+
+    # -- nonces -----------------------------------------------------------------------------------
+
+    def next_nonce(self, chain: str, sender: str) -> int:
+        """Allocate the sender's next nonce locally: above the node's pending count and the journal's."""
+        key = (chain, sender)
+        if key not in self._next_nonce:
+            client = self._chain(chain)
+            on_chain = client.call(f"reading the nonce of {sender}",
+                                   lambda: client.w3.eth.get_transaction_count(sender, "pending"))
+            # A transaction the node refused (failed, no receipt) never used its nonce: leave no gap.
+            journalled = [e.nonce for e in self.journal.entries()
+                          if e.chain == chain and e.sender == sender and e.nonce is not None
+                          and (e.status != "failed" or e.receipt is not None)]
+            self._next_nonce[key] = max([on_chain, *[n + 1 for n in journalled]])
+        nonce = self._next_nonce[key]
+        self._next_nonce[key] = nonce + 1
+        return nonce
+
+    def peek_nonce(self, chain: str, sender: str) -> int:
+        nonce = self.next_nonce(chain, sender)
+        self._next_nonce[(chain, sender)] = nonce
+        return nonce
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    def estimate(self, chain: str, sender: str, tx: dict[str, Any]) -> int:
+        """Gas for `tx` with our margin; a revert becomes TxRejected with the contract's reason."""
+        client = self._chain(chain)
+        call = {"from": sender, **{k: v for k, v in tx.items() if k in ("to", "data", "value")}}
+        try:
+            estimate = client.call("estimating gas", lambda: client.w3.eth.estimate_gas(call))
+        except MosaicError:
+            raise
+        except Exception as error:
+            raise TxRejected(revert_reason(error)) from None
+        return int(estimate * GAS_MARGIN) + GAS_EXTRA
+
+    def fees(self, chain: str) -> dict[str, int]:
+        client = self._chain(chain)
+        legacy = self.legacy_gas_price.get(chain)
+        if legacy is not None:
+            return {"gasPrice": legacy}
+        block = client.call("reading fees", lambda: client.w3.eth.get_block("latest"))
+        base_fee = block.get("baseFeePerGas")
+        if base_fee is None:
+            return {"gasPrice": client.call("reading the gas price", lambda: client.w3.eth.gas_price)}
+        tip = client.call("reading the priority fee", lambda: client.w3.eth.max_priority_fee)
+        return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * base_fee + tip, "type": 2}
+
+    def send(self, action_id: str, chain: str, signer: Any, tx: dict[str, Any], *, gas: int | None = None,
+             nonce: int | None = None) -> Inflight:
+        """Sign, journal, broadcast. `nonce` given means the caller already allocated it."""
+        client = self._chain(chain)
+        sender = signer.address
+        if gas is None:
+            gas = self.estimate(chain, sender, tx)
+        if nonce is None:
+            nonce = self.next_nonce(chain, sender)
+        full = {"to": None, "value": 0, "data": "0x", **tx, **self.fees(chain), "gas": gas, "nonce": nonce,
+                "chainId": client.chain_id}
+        if full["to"] is None:
+            full.pop("to")
+        raw = client.call("signing", lambda: signer.sign(client.w3, full))
+        from eth_utils import keccak
+
+        tx_hash = "0x" + keccak(raw).hex()
+        self.journal.record_signed(action_id, chain, sender, nonce, tx_hash, "0x" + raw.hex())
+        self._broadcast(client, raw, tx_hash)
+        self.journal.record_sent(action_id)
+        return Inflight(action_id, chain, tx_hash, sender, nonce)
+
+    def _broadcast(self, client: ChainClient, raw: bytes, tx_hash: str) -> None:
+        try:
+            client.call("broadcasting a transaction", lambda: client.w3.eth.send_raw_transaction(raw))
+        except MosaicError:
+            raise
+        except Exception as error:
+            reason = revert_reason(error)
+            if "already known" in reason.lower() or "already imported" in reason.lower():
+                return  # the node has it: that is what we wanted
+            raise TxRejected(reason) from None
+
+    # -- after a restart ----------------------------------------------------------------------------
+
+    def resume(self, entry: ActionEntry) -> tuple[Inflight, bool]:
+        """Adopt or rebroadcast a journalled transaction; returns it and whether it was rebroadcast."""
+        assert entry.chain and entry.tx_hash and entry.raw_tx and entry.sender is not None and entry.nonce is not None
+        client = self._chain(entry.chain)
+        inflight = Inflight(entry.action_id, entry.chain, entry.tx_hash, entry.sender, entry.nonce)
+        for tx_hash in (entry.tx_hash, *entry.earlier_tx_hashes):
+            if self.receipt(entry.chain, tx_hash) is not None:
+                inflight.tx_hash = tx_hash
+                return inflight, False
+        known = client.call("looking up a transaction", lambda: _known(client, entry.tx_hash or ""))
+        if known:
+            return inflight, False
+        on_chain_nonce = client.call("reading a nonce",
+                                     lambda: client.w3.eth.get_transaction_count(entry.sender, "latest"))
+        if on_chain_nonce > entry.nonce:
+            raise TxRejected(
+                f"nonce {entry.nonce} of {entry.sender} on the {entry.chain} chain was used by a transaction "
+                f"this deployment did not send, so {entry.tx_hash} can never be mined. Check the account's "
+                "history; nothing was re-signed.")
+        self._broadcast(client, bytes.fromhex(entry.raw_tx[2:]), entry.tx_hash)
+        if entry.status != "sent":
+            self.journal.record_sent(entry.action_id)
+        return inflight, True
+
+    def receipt(self, chain: str, tx_hash: str) -> Any | None:
+        client = self._chain(chain)
+        return client.call("waiting for a receipt", lambda: _receipt(client, tx_hash))
+
+    def failure_reason(self, chain: str, tx_hash: str, block_number: int) -> str:
+        """Replay a reverted transaction to read the contract's reason."""
+        client = self._chain(chain)
+        try:
+            tx = client.w3.eth.get_transaction(tx_hash)
+            call = {"from": tx["from"], "to": tx.get("to"), "data": tx["input"], "value": tx["value"],
+                    "gas": tx["gas"]}
+            client.w3.eth.call(call, block_number - 1)
+        except Exception as error:
+            return revert_reason(error)
+        return f"the transaction reverted in block {block_number} (out of gas or a failed check without reason)"
+
+
+def _receipt(client: ChainClient, tx_hash: str) -> Any | None:
+    from web3.exceptions import TransactionNotFound
+
+    try:
+        return client.w3.eth.get_transaction_receipt(tx_hash)
+    except TransactionNotFound:
+        return None
+
+
+def _known(client: ChainClient, tx_hash: str) -> bool:
+    from web3.exceptions import TransactionNotFound
+
+    try:
+        client.w3.eth.get_transaction(tx_hash)
+    except TransactionNotFound:
+        return False
+    return True

@@ -1,0 +1,108 @@
+"""Deploying a plan: preflight, then the steps through the runner; and the plan for a fresh devnet.
+
+This is the engine's front door. The headless CLI and the TUI's worker both call `prepare` and
+`execute`, so the two faces run the very same deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mosaic_tui import devnet, events, keys
+from mosaic_tui.chain.sender import TxSender
+from mosaic_tui.deployment import Deployment
+from mosaic_tui.errors import InputErrors
+from mosaic_tui.journal import Journal, journal_path
+from mosaic_tui.plan import Plan, load_plan, plan_from_dict, save_plan
+from mosaic_tui.preflight import PreflightReport, run_preflight
+from mosaic_tui.runner import Runner
+from mosaic_tui.steps import build_steps
+
+DEVNET_AUXILIARY_CHAIN_ID = 1405
+DEV_PROPOSER_INDEX = 900
+DEV_AUXILIARY_BASE = 500  # validator i signs on the auxiliary chain with dev:<500 + i>
+
+
+def devnet_plan_dict(validators: int, *, origin_url: str, origin_chain_id: int, auxiliary_url: str,
+                     auxiliary_chain_id: int = DEVNET_AUXILIARY_CHAIN_ID, block_time: int = 1,
+                     out_dir: str = ".") -> dict[str, Any]:
+    """A plan for a fresh devnet: dev keys, a dev OST token, every validator staking 1,000 OST."""
+    from mosaic_tui.units import default_core_identifier
+
+    members = []
+    for index in range(validators):
+        members.append({
+            "origin_address": keys.dev_signer(1 + index).address,
+            "auxiliary_address": keys.dev_signer(DEV_AUXILIARY_BASE + index).address,
+            "stake": f"{1000 + index} OST", "gateway_stake": "10 OST",
+            "origin_key": f"dev:{1 + index}", "auxiliary_key": f"dev:{DEV_AUXILIARY_BASE + index}",
+        })
+    return {
+        "plan_version": 1, "devnet": True, "out_dir": out_dir,
+        "core": {"identifier": default_core_identifier(origin_chain_id, auxiliary_chain_id),
+                 "minimum_weight": "1000 OST"},
+        "origin": {"rpc": origin_url, "chain_id": origin_chain_id, "ost": "deploy", "deployer": "dev:0",
+                   "deployer_gateway_stake": "100 OST"},
+        "auxiliary": {"rpc": auxiliary_url, "chain_id": auxiliary_chain_id,
+                      "initial_proposer": f"dev:{DEV_PROPOSER_INDEX}", "block_time": block_time,
+                      "gas_limit": 30_000_000, "gas_price": "1 gwei", "base_coin_supply": "800000000 OST",
+                      "epoch_length": 10},
+        "validators": members,
+    }
+
+
+def write_devnet_plan(path: Path, validators: int, **kwargs: Any) -> Plan:
+    plan = plan_from_dict(devnet_plan_dict(validators, **kwargs))
+    save_plan(plan, path)
+    return plan
+
+
+@dataclass
+class Prepared:
+    ctx: Deployment
+    report: PreflightReport
+
+
+def prepare(plan_path: Path, *, passphrase: keys.Passphrase | None = None,
+            on_wait: Callable[[str], None] | None = None, devnet_dir: Path | None = None) -> Prepared:
+    """Load the plan and its journal, run the preflight. Problems raise InputErrors (exit code 2)."""
+    plan = load_plan(plan_path)
+    journal = Journal.load(journal_path(plan_path))
+    digest = journal.plan_digest
+    if digest is not None and digest != plan.digest():
+        from mosaic_tui.errors import InputError
+
+        raise InputErrors([InputError("plan", f"{plan_path} changed since its deployment started (the journal "
+                                              f"{journal.path} belongs to the earlier version); undo the change, "
+                                              "or start a new deployment with a new plan file.")])
+    ctx = Deployment(plan, plan_path, journal, passphrase=passphrase, on_wait=on_wait)
+    ctx.devnet_dir = devnet_dir
+    report = run_preflight(ctx)
+    if report.problems:
+        raise InputErrors(report.problems)
+    return Prepared(ctx, report)
+
+
+def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inflight: int | None = None,
+            should_stop: Callable[[], bool] = lambda: False) -> None:
+    """Run every step not done yet; raises StepFailed (exit code 1) naming the step and action."""
+    ctx = prepared.ctx
+    journal = ctx.journal
+    journal.lock()
+    try:
+        if journal.plan_digest is None:
+            journal.bind_plan(ctx.plan.digest())
+        sender = TxSender(journal, ctx.chain)
+        ctx.sender = sender
+        runner = Runner(ctx, journal, sender, emit, max_inflight=max_inflight, should_stop=should_stop)
+        runner.run_steps(build_steps(ctx))
+    finally:
+        journal.unlock()
+
+
+def start_devnet(directory: Path, *, origin_port: int, block_time: float | None,
+                 accounts: int = 10) -> devnet.AnvilNode:
+    return devnet.up(directory, port=origin_port, block_time=block_time, accounts=accounts)

@@ -1,0 +1,366 @@
+"""The journal (`<plan>.state.json`): what has happened, so a run can stop anywhere and resume.
+
+Before a transaction is broadcast the runner records its signed bytes, hash, sender and nonce;
+after its receipt, what it produced. A restarted run reads this back and rebroadcasts or adopts
+the recorded transaction instead of signing a second one for the same action, which on a chain
+would mean a second contract or a second stake.
+
+Every change rewrites the whole file atomically (temp file, fsync, rename), so after a crash the
+file holds exactly the changes made before it. The file is 0600: signed transactions are not
+secrets, but nobody else needs to read them.
+
+Test hook: with MOSAIC_TUI_CRASH_AFTER_WRITE=k in the environment the process kills itself with
+SIGKILL right after the k-th journal write (counted from 1 across the process), so reliability
+tests can crash a run at every point it can be interrupted.
+"""
+
+from __future__ import annotations
+
+import copy
+import fcntl
+import json
+import os
+import re
+import signal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mosaic_tui.errors import JournalError
+from mosaic_tui.fsio import atomic_write
+
+JOURNAL_VERSION = 1
+CRASH_ENV = "MOSAIC_TUI_CRASH_AFTER_WRITE"
+STATUSES = ("planned", "signed", "sent", "confirmed", "failed")
+CHAINS = ("origin", "auxiliary")
+_HASH = re.compile(r"0x[0-9a-f]{64}", re.ASCII)
+_HEX = re.compile(r"0x(?:[0-9a-f]{2})*", re.ASCII)
+
+_writes_in_process = 0
+
+
+def journal_path(plan_path: str | os.PathLike[str]) -> Path:
+    """`mosaic-plan.toml` -> `mosaic-plan.state.json`, beside the plan."""
+    plan = Path(plan_path)
+    return plan.with_name(plan.stem + ".state.json")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    block_number: int
+    gas_used: int
+    status: int  # 1 success, 0 reverted
+
+
+@dataclass(frozen=True)
+class ActionEntry:
+    """A read-only copy of one action's record."""
+
+    action_id: str
+    status: str
+    chain: str | None = None
+    sender: str | None = None
+    nonce: int | None = None
+    tx_hash: str | None = None
+    raw_tx: str | None = None
+    earlier_tx_hashes: tuple[str, ...] = ()  # replaced or failed attempts that might still be mined
+    receipt: Receipt | None = None
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    updated_at: float = 0.0
+
+    @property
+    def has_transaction(self) -> bool:
+        return self.raw_tx is not None
+
+
+def _empty() -> dict[str, Any]:
+    return {"version": JOURNAL_VERSION, "sequence": 0, "plan_digest": None, "actions": {}, "steps": {}}
+
+
+def _jsonable(value: Any, where: str) -> Any:
+    """Outputs as JSON values; bytes (and web3's HexBytes) become 0x-hex text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, list | tuple):
+        return [_jsonable(item, where) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item, where) for key, item in value.items()}
+    raise TypeError(f"{where}: a journal output must be JSON-like (text, numbers, bytes, lists, dicts), "
+                    f"not {type(value).__name__}")
+
+
+class Journal:
+    """The state file of one plan; every `record_*` / `set_*` / `mark_*` call is written to disk at once."""
+
+    def __init__(self, path: str | os.PathLike[str], data: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self._data = data if data is not None else _empty()
+        self._lock_fd: int | None = None
+
+    # -- loading and locking ---------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Journal:
+        """The journal at `path`; a missing file is a fresh journal, a damaged one a JournalError."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls(path)
+        except (OSError, UnicodeDecodeError) as error:
+            raise JournalError(str(path), f"the journal cannot be read ({error.__class__.__name__}).") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise JournalError(str(path), f"the journal is damaged: not valid JSON at line {error.lineno}. "
+                                          + _DAMAGED_ADVICE) from None
+        problem = _structure_problem(data)
+        if problem:
+            raise JournalError(str(path), f"the journal is damaged: {problem}. " + _DAMAGED_ADVICE)
+        return cls(path, data)
+
+    def lock(self) -> None:
+        """Claim the journal for this process: two runs of one plan would sign every action twice."""
+        if self._lock_fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise JournalError(str(self.path), "another mosaic-tui process is deploying this plan; "
+                                               "wait for it to finish or stop it first.") from None
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
+
+    # -- the plan this journal belongs to --------------------------------------------------------
+
+    @property
+    def sequence(self) -> int:
+        """How many writes the file has seen, over all runs."""
+        return int(self._data["sequence"])
+
+    @property
+    def plan_digest(self) -> str | None:
+        digest: str | None = self._data["plan_digest"]
+        return digest
+
+    def bind_plan(self, digest: str) -> None:
+        """Tie the journal to a plan (`Plan.digest()`); resuming with a changed plan is refused."""
+        current = self._data["plan_digest"]
+        if current == digest:
+            return
+        if current is not None:
+            raise JournalError(str(self.path), "the journal belongs to a different version of the plan; "
+                                               "a deployment cannot be resumed with changed inputs.")
+        self._commit(lambda data: data.__setitem__("plan_digest", digest))
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def entry(self, action_id: str) -> ActionEntry | None:
+        raw = self._data["actions"].get(action_id)
+        return None if raw is None else _entry_from_raw(action_id, raw)
+
+    def entries(self) -> list[ActionEntry]:
+        return [_entry_from_raw(action_id, raw) for action_id, raw in self._data["actions"].items()]
+
+    def record_planned(self, action_id: str, chain: str | None = None) -> None:
+        if action_id in self._data["actions"]:
+            return
+        _check_chain(chain, allow_none=True)
+        self._update(action_id, lambda entry: entry.update(status="planned", chain=chain))
+
+    def record_signed(self, action_id: str, chain: str, sender: str, nonce: int, tx_hash: str, raw_tx: str) -> None:
+        """Record a signed transaction before it is broadcast."""
+        _check_chain(chain)
+        if not isinstance(nonce, int) or isinstance(nonce, bool) or nonce < 0:
+            raise ValueError(f"{action_id}: nonce must be a non-negative int, not {nonce!r}")
+        tx_hash, raw_tx = _hex(tx_hash, "tx_hash", _HASH), _hex(raw_tx, "raw_tx", _HEX)
+        current = self._data["actions"].get(action_id)
+        earlier: list[str] = []
+        if current is not None and current.get("tx_hash"):
+            status = current["status"]
+            if status == "confirmed":
+                raise JournalError(str(self.path), f"action {action_id} is already confirmed in "
+                                                   f"{current['tx_hash']}; it must never be signed again.")
+            same_slot = (current["chain"], current["sender"], current["nonce"]) == (chain, sender, nonce)
+            if status in ("signed", "sent") and not same_slot:
+                # Only a replacement (same sender and nonce) can never be mined alongside the first.
+                raise JournalError(str(self.path), f"action {action_id} already has transaction "
+                                                   f"{current['tx_hash']} pending from {current['sender']} with "
+                                                   f"nonce {current['nonce']}; adopt or replace it.")
+            earlier = [*current.get("earlier_tx_hashes", []), current["tx_hash"]]
+            earlier = [h for h in dict.fromkeys(earlier) if h != tx_hash]
+        self._update(action_id, lambda entry: entry.update(
+            status="signed", chain=chain, sender=sender, nonce=nonce, tx_hash=tx_hash, raw_tx=raw_tx,
+            earlier_tx_hashes=earlier, receipt=None, error=None))
+
+    def record_sent(self, action_id: str) -> None:
+        current = self._require(action_id, ("signed", "sent"))
+        if current["status"] != "sent":
+            self._update(action_id, lambda entry: entry.update(status="sent"))
+
+    def record_receipt(self, action_id: str, block_number: int, gas_used: int, status: int,
+                       outputs: Mapping[str, Any] | None = None) -> None:
+        """Record a mined transaction: confirmed with `outputs` when `status` is 1, failed when 0."""
+        current = self._require(action_id, ("signed", "sent", "failed"))
+        if not current.get("tx_hash"):
+            raise ValueError(f"{action_id}: a receipt needs a recorded transaction")
+        clean = _jsonable(dict(outputs or {}), action_id)
+        receipt = {"block_number": int(block_number), "gas_used": int(gas_used), "status": int(status)}
+        if status == 1:
+            change = {"status": "confirmed", "receipt": receipt, "outputs": clean, "error": None}
+        else:
+            change = {"status": "failed", "receipt": receipt,
+                      "error": f"the transaction reverted in block {block_number}"}
+        self._update(action_id, lambda entry: entry.update(change))
+
+    def record_failed(self, action_id: str, reason: str) -> None:
+        current = self._data["actions"].get(action_id)
+        if current is not None and current["status"] == "confirmed":
+            raise JournalError(str(self.path), f"action {action_id} is confirmed; it cannot fail afterwards.")
+        self._update(action_id, lambda entry: entry.update(status="failed", error=str(reason)))
+
+    def record_done(self, action_id: str, outputs: Mapping[str, Any] | None = None) -> None:
+        """Confirm an action that needs no transaction (a node started, a file written)."""
+        current = self._data["actions"].get(action_id)
+        if current is not None and current.get("tx_hash"):
+            raise ValueError(f"{action_id}: an action with a transaction is confirmed by its receipt")
+        clean = _jsonable(dict(outputs or {}), action_id)
+        self._update(action_id, lambda entry: entry.update(status="confirmed", outputs=clean, error=None))
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def set_step_output(self, step: str | int, key: str, value: Any) -> None:
+        """Record an output of a step; output names are unique across steps (see `outputs`)."""
+        step, clean = str(step), _jsonable(value, f"step {step} output {key}")
+        for other, record in self._data["steps"].items():
+            if other != step and key in record["outputs"] and record["outputs"][key] != clean:
+                raise ValueError(f"output {key!r} of step {step} is already an output of step {other}")
+        if self._data["steps"].get(step, {}).get("outputs", {}).get(key, object()) == clean:
+            return  # unchanged: no write
+        self._commit(lambda data: _step(data, step)["outputs"].__setitem__(key, clean))
+
+    def step_outputs(self, step: str | int) -> dict[str, Any]:
+        return copy.deepcopy(self._data["steps"].get(str(step), {}).get("outputs", {}))
+
+    def mark_step_done(self, step: str | int) -> None:
+        if not self.is_step_done(step):
+            self._commit(lambda data: _step(data, str(step)).__setitem__("done", True))
+
+    def is_step_done(self, step: str | int) -> bool:
+        return bool(self._data["steps"].get(str(step), {}).get("done", False))
+
+    def outputs(self) -> dict[str, Any]:
+        """All outputs of all steps in one mapping (names are unique across steps)."""
+        merged: dict[str, Any] = {}
+        for record in self._data["steps"].values():
+            merged.update(copy.deepcopy(record["outputs"]))
+        return merged
+
+    def outputs_by_step(self) -> dict[str, dict[str, Any]]:
+        return {step: copy.deepcopy(record["outputs"]) for step, record in self._data["steps"].items()}
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _require(self, action_id: str, statuses: tuple[str, ...]) -> dict[str, Any]:
+        current: dict[str, Any] | None = self._data["actions"].get(action_id)
+        if current is None or current["status"] not in statuses:
+            found = "no record" if current is None else f"status {current['status']}"
+            raise ValueError(f"{action_id}: expected status {' or '.join(statuses)}, found {found}")
+        return current
+
+    def _update(self, action_id: str, change: Callable[[dict[str, Any]], None]) -> None:
+        def apply(data: dict[str, Any]) -> None:
+            entry = data["actions"].setdefault(action_id, {"status": "planned", "outputs": {}})
+            change(entry)
+            entry["updated_at"] = time.time()
+        self._commit(apply)
+
+    def _commit(self, change: Callable[[dict[str, Any]], None]) -> None:
+        # Change a copy and keep it only once it is on disk, so memory never runs ahead of the file.
+        data = copy.deepcopy(self._data)
+        change(data)
+        data["sequence"] += 1
+        blob = json.dumps(data, indent=1).encode("utf-8") + b"\n"
+        atomic_write(self.path, blob, secret=True)
+        self._data = data
+        _count_write_and_maybe_crash()
+
+
+def _step(data: dict[str, Any], step: str) -> dict[str, Any]:
+    record: dict[str, Any] = data["steps"].setdefault(step, {"done": False, "outputs": {}})
+    return record
+
+
+def _count_write_and_maybe_crash() -> None:
+    global _writes_in_process
+    _writes_in_process += 1
+    crash_after = os.environ.get(CRASH_ENV, "")
+    if crash_after.isdigit() and int(crash_after) == _writes_in_process:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _check_chain(chain: str | None, *, allow_none: bool = False) -> None:
+    if not (chain in CHAINS or (allow_none and chain is None)):
+        raise ValueError(f"chain must be one of {CHAINS}, not {chain!r}")
+
+
+def _hex(value: str, name: str, pattern: re.Pattern[str]) -> str:
+    text = value.lower() if isinstance(value, str) else ""
+    if not pattern.fullmatch(text):
+        raise ValueError(f"{name} must be 0x-prefixed hex, not {value!r:.80}")
+    return text
+
+
+def _entry_from_raw(action_id: str, raw: Mapping[str, Any]) -> ActionEntry:
+    receipt = raw.get("receipt")
+    return ActionEntry(
+        action_id=action_id, status=raw["status"], chain=raw.get("chain"), sender=raw.get("sender"),
+        nonce=raw.get("nonce"), tx_hash=raw.get("tx_hash"), raw_tx=raw.get("raw_tx"),
+        earlier_tx_hashes=tuple(raw.get("earlier_tx_hashes", ())),
+        receipt=Receipt(**receipt) if receipt else None, outputs=copy.deepcopy(raw.get("outputs", {})),
+        error=raw.get("error"), updated_at=float(raw.get("updated_at", 0.0)),
+    )
+
+
+_DAMAGED_ADVICE = ("Restore it from a backup; move it aside only if no transaction was sent yet, "
+                   "otherwise a new run would send them again")
+
+
+def _structure_problem(data: Any) -> str | None:
+    """What is wrong with a parsed journal, or None if it has the shape this version writes."""
+    if not isinstance(data, dict):
+        return "the top level is not an object"
+    if data.get("version") != JOURNAL_VERSION:
+        return f"version {data.get('version')!r} is not the version {JOURNAL_VERSION} this program reads"
+    if not isinstance(data.get("sequence"), int) or not isinstance(data.get("actions"), dict) \
+            or not isinstance(data.get("steps"), dict) or "plan_digest" not in data:
+        return "sequence, plan_digest, actions or steps is missing or of the wrong type"
+    for action_id, raw in data["actions"].items():
+        if not isinstance(raw, dict) or raw.get("status") not in STATUSES or not isinstance(raw.get("outputs"), dict):
+            return f"action {action_id!r} has no valid status or outputs"
+        if raw.get("chain") not in (*CHAINS, None):
+            return f"action {action_id!r} names an unknown chain"
+        receipt = raw.get("receipt")
+        if receipt is not None and (not isinstance(receipt, dict)
+                                    or set(receipt) != {"block_number", "gas_used", "status"}):
+            return f"action {action_id!r} has a malformed receipt"
+        if raw["status"] in ("signed", "sent") and not all(
+                isinstance(raw.get(key), str) for key in ("tx_hash", "raw_tx", "sender")):
+            return f"action {action_id!r} is {raw['status']} but its transaction is missing"
+    for step, record in data["steps"].items():
+        if not isinstance(record, dict) or not isinstance(record.get("outputs"), dict) \
+                or not isinstance(record.get("done"), bool):
+            return f"step {step!r} has no valid done flag or outputs"
+    return None

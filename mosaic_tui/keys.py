@@ -1,0 +1,194 @@
+"""Opening the keys a plan refers to, and storing new ones, without a key ever touching a file in clear.
+
+A plan names keys by reference (keyref.py). Here a reference becomes a Signer: an eth-account key
+from the OS keyring, an encrypted keystore file or the devnet mnemonic, or an account unlocked on the
+node (signed by the node with eth_signTransaction, so the journal still records the signed bytes
+before anything is broadcast).
+
+The keyring backend is chosen in code: a headless machine has no Secret Service over D-Bus, and the
+keyrings.alt backends would prompt on stdin, which must never happen under a TUI. Where there is no
+usable keyring the operator is told to use an encrypted keystore instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from mosaic_tui.errors import InputError
+from mosaic_tui.fsio import atomic_write
+from mosaic_tui.keyref import KeyRef
+
+KEYRING_SERVICE = "mosaic-tui"
+PASSPHRASE_ENV = "MOSAIC_TUI_PASSPHRASE"
+DEV_MNEMONIC = "test test test test test test test test test test test junk"  # anvil's well-known devnet mnemonic
+
+Passphrase = Callable[[KeyRef], str]
+
+
+class Signer(Protocol):
+    address: str
+
+    def sign(self, w3: Any, tx: dict[str, Any]) -> bytes: ...
+
+
+@dataclass
+class LocalSigner:
+    """A key held in memory for this run only."""
+
+    address: str
+    _account: Any
+
+    def sign(self, w3: Any, tx: dict[str, Any]) -> bytes:
+        return bytes(self._account.sign_transaction(tx).raw_transaction)
+
+    def sign_typed(self, full_message: dict[str, Any]) -> Any:
+        return self._account.sign_typed_data(full_message=full_message)
+
+    def __repr__(self) -> str:  # never show the key, not even in a traceback
+        return f"LocalSigner({self.address})"
+
+
+@dataclass
+class NodeSigner:
+    """An account unlocked on the RPC node: the node signs, we record and broadcast."""
+
+    address: str
+
+    def sign(self, w3: Any, tx: dict[str, Any]) -> bytes:
+        signed = w3.eth.sign_transaction({**tx, "from": self.address})
+        return bytes(signed.raw)
+
+
+_dev_cache: dict[int, LocalSigner] = {}
+
+
+def dev_signer(index: int) -> LocalSigner:
+    """The index-th account of the devnet mnemonic (anvil funds the first ones)."""
+    if index not in _dev_cache:
+        from eth_account import Account
+
+        Account.enable_unaudited_hdwallet_features()
+        account = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+        _dev_cache[index] = LocalSigner(account.address, account)
+    return _dev_cache[index]
+
+
+def _from_private_key(key: str | bytes) -> LocalSigner:
+    from eth_account import Account
+
+    account = Account.from_key(key)
+    return LocalSigner(account.address, account)
+
+
+def usable_keyring() -> Any:
+    """The OS keyring, or None where there is none (headless, no D-Bus)."""
+    import keyring
+    from keyring.backends import chainer, fail
+
+    if os.environ.get("PYTHON_KEYRING_BACKEND"):
+        return keyring.get_keyring()  # chosen explicitly (tests, or an operator who knows their setup)
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring):
+        return None
+    if isinstance(backend, chainer.ChainerBackend):
+        real = [b for b in backend.backends if not type(b).__module__.startswith("keyrings.alt")]
+        if not real:
+            return None
+    if type(backend).__module__.startswith("keyrings.alt"):
+        return None  # these prompt on stdin for their own password
+    return backend
+
+
+def _keyring_signer(ref: KeyRef, field: str) -> LocalSigner:
+    backend = usable_keyring()
+    if backend is None:
+        raise InputError(field, f"{ref} needs the system keyring, and this machine has none that works "
+                                "without a desktop session; import the key into an encrypted keystore and use "
+                                "keystore:<path> instead.")
+    try:
+        secret = backend.get_password(KEYRING_SERVICE, ref.name)
+    except Exception as error:  # backends raise their own types
+        raise InputError(field, f"the system keyring could not be read for {ref} ({type(error).__name__}).") from None
+    if not secret:
+        raise InputError(field, f"the system keyring has no entry named '{ref.name}' for mosaic-tui.")
+    try:
+        return _from_private_key(secret)
+    except Exception:
+        raise InputError(field, f"the keyring entry '{ref.name}' does not hold a valid private key.") from None
+
+
+def _keystore_signer(ref: KeyRef, field: str, base: Path, passphrase: Passphrase | None) -> LocalSigner:
+    from eth_account import Account
+
+    path = Path(ref.name).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    try:
+        keystore = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(field, f"the keystore file {path} does not exist.") from None
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise InputError(field, f"the keystore file {path} cannot be read as a JSON keystore.") from None
+    if passphrase is None:
+        passphrase = env_passphrase
+    secret = passphrase(ref)
+    try:
+        key = Account.decrypt(keystore, secret)
+    except ValueError:
+        raise InputError(field, f"the passphrase does not open the keystore {path}.") from None
+    except Exception:
+        raise InputError(field, f"the keystore file {path} is not a valid Ethereum keystore.") from None
+    return _from_private_key(key)
+
+
+def env_passphrase(ref: KeyRef) -> str:
+    """The headless way: MOSAIC_TUI_PASSPHRASE (the TUI asks in a masked field instead)."""
+    secret = os.environ.get(PASSPHRASE_ENV)
+    if secret is None:
+        raise InputError("passphrase", f"{ref} is an encrypted keystore; set {PASSPHRASE_ENV} to its passphrase "
+                                       "(or run the wizard, which asks for it).")
+    return secret
+
+
+def open_signer(ref: KeyRef, field: str, *, base: Path = Path("."), passphrase: Passphrase | None = None,
+                node_address: str | None = None) -> Signer:
+    """The Signer behind a reference; every failure is an InputError naming `field`."""
+    if ref.kind == "dev":
+        return dev_signer(ref.index)
+    if ref.kind == "keyring":
+        return _keyring_signer(ref, field)
+    if ref.kind == "keystore":
+        return _keystore_signer(ref, field, base, passphrase)
+    if node_address is None:
+        raise InputError(field, "'node' needs the account's address: the node must hold it unlocked.")
+    return NodeSigner(node_address)
+
+
+def store_in_keyring(name: str, private_key: str) -> KeyRef:
+    """Put a pasted key into the OS keyring; returns the reference the plan keeps."""
+    backend = usable_keyring()
+    if backend is None:
+        raise InputError("key", "this machine has no usable system keyring; save the key as an encrypted keystore.")
+    address = _from_private_key(private_key).address  # validates before storing
+    backend.set_password(KEYRING_SERVICE, name, private_key)
+    del address
+    return KeyRef("keyring", name=name)
+
+
+def store_in_keystore(path: Path, private_key: str, passphrase: str) -> KeyRef:
+    """Encrypt a key with a passphrase into a keystore file (0600); returns its reference."""
+    from eth_account import Account
+
+    if len(passphrase) < 8:
+        raise InputError("passphrase", "use at least 8 characters for the keystore passphrase.")
+    try:
+        encrypted = Account.encrypt(private_key, passphrase)
+    except Exception:
+        raise InputError("key", "this is not a valid private key (64 hex digits).") from None
+    atomic_write(path, json.dumps(encrypted).encode(), secret=True)
+    return KeyRef("keystore", name=str(path))

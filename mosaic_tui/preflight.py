@@ -1,0 +1,191 @@
+"""Step 0's preflight: everything checked before the first transaction, every problem named at once.
+
+A first-time operator with real money on the line needs to hear "validators[2].origin_address holds
+1,000 OST but needs 1,010 OST" before anything is signed, not a revert halfway through step 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mosaic_tui import units
+from mosaic_tui.errors import InputError, MosaicError
+from mosaic_tui.steps.common import VALIDATOR_ORIGIN_GAS, ost_address
+
+# Gas of the actions that cannot be estimated before their dependencies exist, measured on anvil
+# (benchmarks/gas_origin.py) with room to spare; deployments are estimated on the node itself.
+GAS = {
+    "approve": 60_000, "transfer": 60_000, "gateway_stake": 130_000, "initialize_base": 150_000,
+    "initialize_per_validator": 190_000, "prove_block_opening_per_validator": 80_000,
+    "deploy_origin_core": 3_200_000, "deploy_ost_gateway": 900_000, "deploy_token": 900_000,
+}
+
+
+@dataclass
+class StepCost:
+    step: str
+    title: str
+    gas: int
+    wei: int
+
+
+@dataclass
+class PreflightReport:
+    chain_id: int
+    block: int
+    fee_per_gas: int
+    costs: list[StepCost] = field(default_factory=list)
+    problems: list[InputError] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)  # what will be sent, one line per transaction
+
+    @property
+    def total_wei(self) -> int:
+        return sum(cost.wei for cost in self.costs)
+
+
+def _origin_reachable(ctx: Any) -> tuple[int, int]:
+    """Chain id and block number, each failure a sentence about origin.rpc (short wait: no retry here)."""
+    import requests
+
+    w3 = ctx.origin.w3
+    url = ctx.plan.origin.rpc
+    try:
+        chain_id = int(w3.eth.chain_id)
+        block = int(w3.eth.block_number)
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError, OSError):
+        raise InputError("origin.rpc", f"no node answers at {url}; check the URL and that the node runs.") from None
+    except Exception:
+        raise InputError("origin.rpc", f"{url} answers, but not as an Ethereum JSON-RPC node.") from None
+    return chain_id, block
+
+
+def _ost_problems(ctx: Any, add: Any) -> None:
+    if ctx.plan.deploys_ost:
+        return
+    address = ost_address(ctx)
+    if not ctx.origin.w3.eth.get_code(address):
+        add("origin.ost", f"{address} has no contract code on the origin chain; is it the OST token's address?")
+        return
+    try:
+        ctx.read("EIP20Token", "origin", address, "totalSupply")
+        ctx.read("EIP20Token", "origin", address, "balanceOf", address)
+    except MosaicError:
+        raise
+    except Exception:
+        add("origin.ost", f"the contract at {address} does not answer ERC20 calls (totalSupply, balanceOf).")
+
+
+def _fee_per_gas(ctx: Any) -> int:
+    block = ctx.origin.w3.eth.get_block("latest")
+    base = block.get("baseFeePerGas")
+    if base is None:
+        return int(ctx.origin.w3.eth.gas_price)
+    return 2 * int(base) + int(ctx.origin.w3.eth.max_priority_fee)
+
+
+def _costs(ctx: Any, fee: int) -> list[StepCost]:
+    plan = ctx.plan
+    count = len(plan.validators)
+    deployer = {
+        "0": (GAS["deploy_token"] if plan.deploys_ost else 0) + count * (21_000 + GAS["transfer"]),
+        "1": GAS["deploy_origin_core"] + GAS["deploy_ost_gateway"],
+        "2": GAS["approve"] + GAS["gateway_stake"] + GAS["initialize_base"] + count * GAS["initialize_per_validator"],
+    }
+    titles = {"0": "Devnet preparation", "1": "Origin contracts", "2": "Staking (deployer)"}
+    costs = [StepCost(step, titles[step], gas, gas * fee) for step, gas in deployer.items()
+             if gas and (step != "0" or plan.devnet) and not ctx.journal.is_step_done(step)]
+    if not ctx.journal.is_step_done("2"):
+        validators = count * VALIDATOR_ORIGIN_GAS
+        costs.append(StepCost("2", "Staking (validators, each pays its own)", validators, validators * fee))
+    costs.append(StepCost("3-4", "Auxiliary chain (zero gas price during the bootstrap)", 0, 0))
+    return costs
+
+
+def run_preflight(ctx: Any) -> PreflightReport:
+    """All checks of SPEC step 0. Raises InputErrors only for an unreachable origin; else fills `problems`."""
+    plan = ctx.plan
+    problems: list[InputError] = list(plan.problems())
+
+    def add(field_name: str, message: str) -> None:
+        problems.append(InputError(field_name, message))
+
+    chain_id, block = _origin_reachable(ctx)
+    report = PreflightReport(chain_id=chain_id, block=block, fee_per_gas=0, problems=problems)
+    if chain_id != plan.origin.chain_id:
+        add("origin.chain_id", f"the plan says {plan.origin.chain_id}, but the node at {plan.origin.rpc} "
+                               f"is chain {chain_id}; nothing will be signed for the wrong chain.")
+        return report
+    _ost_problems(ctx, add)
+    report.fee_per_gas = fee = _fee_per_gas(ctx)
+    report.costs = _costs(ctx, fee)
+    signers = _open_signers(ctx, add)
+    deployer = signers.get("deployer")
+    if deployer is not None:
+        need = sum(c.wei for c in report.costs if "validators" not in c.title)
+        if plan.devnet:
+            from mosaic_tui.steps.common import validator_eth_needed
+
+            need += len(plan.validators) * validator_eth_needed(plan)
+        have = int(ctx.origin.w3.eth.get_balance(deployer.address))
+        if have < need:
+            add("origin.deployer", f"{deployer.address} holds {units.format_amount(have, 'ETH')} but the deployment "
+                                   f"needs about {units.format_amount(need, 'ETH')} for gas.")
+    if not plan.devnet and not ctx.journal.is_step_done("2"):
+        _balance_problems(ctx, signers, fee, add)
+    _gas_limit_problems(ctx, add)
+    return report
+
+
+def _open_signers(ctx: Any, add: Any) -> dict[str, Any]:
+    roles = ["deployer", "proposer"] + [f"validator:{i}" for i in range(len(ctx.plan.validators))]
+    opened: dict[str, Any] = {}
+    for role in roles:
+        try:
+            opened[role] = ctx.signer(role)
+        except InputError as error:
+            add(error.field, error.message)
+    return opened
+
+
+def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> None:
+    plan, token = ctx.plan, ost_address(ctx)
+
+    def ost_of(address: str) -> int:
+        return int(ctx.read("EIP20Token", "origin", token, "balanceOf", address))
+
+    try:
+        deployer = signers.get("deployer")
+        if deployer is not None and ost_of(deployer.address) < plan.deployer_gateway_stake:
+            add("origin.deployer_gateway_stake", f"the deployer {deployer.address} holds "
+                f"{units.format_amount(ost_of(deployer.address), 'OST')}, less than its gateway stake.")
+        for index, validator in enumerate(plan.validators):
+            need = validator.stake + validator.gateway_stake
+            have = ost_of(validator.origin_address)
+            if have < need:
+                add(f"validators[{index}].origin_address", f"{validator.origin_address} holds "
+                    f"{units.format_amount(have, 'OST')} but its stake and gateway stake need "
+                    f"{units.format_amount(need, 'OST')}.")
+            eth = int(ctx.origin.w3.eth.get_balance(validator.origin_address))
+            if eth < VALIDATOR_ORIGIN_GAS * fee:
+                add(f"validators[{index}].origin_address", f"{validator.origin_address} holds "
+                    f"{units.format_amount(eth, 'ETH')}, less than the {units.format_amount(VALIDATOR_ORIGIN_GAS * fee, 'ETH')} "
+                    "its own transactions cost.")
+    except MosaicError:
+        raise
+    except Exception:
+        return  # the OST problem is already reported by _ost_problems
+
+
+def _gas_limit_problems(ctx: Any, add: Any) -> None:
+    plan, count = ctx.plan, len(ctx.plan.validators)
+    initialize = GAS["initialize_base"] + count * GAS["initialize_per_validator"]
+    limit = int(ctx.origin.w3.eth.get_block("latest")["gasLimit"])
+    if initialize > limit:
+        most = (limit - GAS["initialize_base"]) // GAS["initialize_per_validator"]
+        add("validators", f"{count} validators need about {initialize:,} gas in Stake.initialize, more than the "
+                          f"origin block gas limit of {limit:,}; at most {most} fit.")
+    opening = 200_000 + count * GAS["prove_block_opening_per_validator"]
+    if opening > plan.auxiliary.gas_limit:
+        add("auxiliary.gas_limit", f"proving K0 for {count} validators needs about {opening:,} gas, more than the "
+                                   f"auxiliary block gas limit of {plan.auxiliary.gas_limit:,}.")

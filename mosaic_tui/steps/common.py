@@ -1,0 +1,43 @@
+"""Small facts several steps share: where OST is, what a validator needs, the auxiliary nonces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Gas a validator spends on origin (two approvals and a gateway stake), with room to spare.
+VALIDATOR_ORIGIN_GAS = 400_000
+# Step 3 deploys these from the initial proposer with nonces 0..5 on the new chain, so every address
+# (OSTPrime's is in the genesis allocation) is known before the chain exists.
+AUXILIARY_ORDER = ("OriginBlockStore", "AuxiliaryBlockStore", "PollingPlace", "KernelGateway", "OSTPrime",
+                   "ProposerSet")
+AUXILIARY_OUTPUTS = {"OriginBlockStore": "origin_block_store", "AuxiliaryBlockStore": "auxiliary_block_store",
+                     "PollingPlace": "polling_place", "KernelGateway": "kernel_gateway", "OSTPrime": "ost_prime",
+                     "ProposerSet": "proposer_set"}
+OPEN_KERNEL_HASH_SLOT = 0
+STAKED_MESSAGES_SLOT = 0
+
+
+def ost_address(ctx: Any) -> str:
+    return str(ctx.out("ost")) if ctx.plan.deploys_ost else str(ctx.plan.origin.ost)
+
+
+def validator_eth_needed(plan: Any) -> int:
+    """ETH a devnet validator is given: its origin transactions at a generous 100 gwei."""
+    return VALIDATOR_ORIGIN_GAS * 100 * 10**9
+
+
+def auxiliary_addresses(proposer: str) -> dict[str, str]:
+    from mosaic_tui.runner import create_address
+
+    return {AUXILIARY_OUTPUTS[name]: create_address(proposer, nonce) for nonce, name in enumerate(AUXILIARY_ORDER)}
+
+
+def origin_core_identifier(origin_chain_id: int) -> bytes:
+    """The identifier votes on origin checkpoints carry: the origin chain id and no auxiliary part."""
+    return origin_chain_id.to_bytes(8, "big") + bytes(12)
+
+
+def checksum(address: str) -> str:
+    from eth_utils import to_checksum_address
+
+    return str(to_checksum_address(address))

@@ -1,0 +1,50 @@
+"""Devnet only: the dev OST token, and ETH and OST for every validator, as a real operator would have.
+
+On a real origin chain the operator's accounts already hold ETH and OST; preflight checks it. On a
+fresh devnet the deployer (a funded dev account) deploys OST and hands out what each validator needs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mosaic_tui.runner import Action, Step, Tx
+from mosaic_tui.steps.common import ost_address, validator_eth_needed
+
+DEV_OST_SUPPLY = 10**9 * 10**18
+TOKEN_GAS = 90_000  # a transfer sent before the token's deployment is mined cannot be estimated
+
+
+def step(ctx: Any) -> Step:
+    plan = ctx.plan
+    actions: list[Action] = []
+    token_deps: tuple[str, ...] = ()
+    if plan.deploys_ost:
+        actions.append(Action(
+            id="0.deploy_ost", label="deploy the dev OST token", chain="origin", sender="deployer",
+            build=lambda c: Tx(None, c.deploy_data("EIP20Token", "Simple Token", "OST", 18, DEV_OST_SUPPLY)),
+            deploy_output="ost"))
+        token_deps = ("0.deploy_ost",)
+    for index, validator in enumerate(plan.validators):
+        eth = validator_eth_needed(plan)
+        ost = validator.stake + validator.gateway_stake
+        actions.append(Action(
+            id=f"0.fund_eth.{index}", label=f"send ETH to validator {index + 1}", chain="origin", sender="deployer",
+            build=lambda c, a=validator.origin_address, v=eth: Tx(a, "0x", value=v, gas=21_000),
+            done_on_chain=lambda c, a=validator.origin_address, v=eth: {}
+            if c.origin.w3.eth.get_balance(a) >= v else None))
+        actions.append(Action(
+            id=f"0.fund_ost.{index}", label=f"send OST to validator {index + 1}", chain="origin", sender="deployer",
+            after_signed=token_deps,
+            build=lambda c, a=validator.origin_address, v=ost: Tx(
+                ost_address(c), c.call_data("EIP20Token", "transfer", a, v), gas=TOKEN_GAS),
+            done_on_chain=lambda c, a=validator.origin_address, v=ost: {} if _ost_balance(c, a) >= v else None))
+    return Step("0", "Devnet preparation", actions)
+
+
+def _ost_balance(ctx: Any, address: str) -> int:
+    """The OST balance, or 0 while the token's deployment is not mined yet."""
+    token = ost_address(ctx)
+    if not ctx.origin.call("reading code", lambda: ctx.origin.w3.eth.get_code(token)):
+        return 0
+    return int(ctx.read("EIP20Token", "origin", token, "balanceOf", address))

@@ -1,0 +1,102 @@
+"""Step 2, staking: validators approve and Stake.initialize opens K0; everyone stakes in OSTGateway.
+
+Every approval goes out in one round, then initialize and all gateway stakes in the next, so the
+step takes two block rounds whatever the number of validators. The block that holds the last of
+them is the origin set-up block that the auxiliary chain later trusts and proves against.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mosaic_tui.runner import Action, Step, Tx
+from mosaic_tui.steps.common import checksum, ost_address
+
+
+def _allowance(ctx: Any, owner: str, spender: str) -> int:
+    return int(ctx.read("EIP20Token", "origin", ost_address(ctx), "allowance", owner, spender))
+
+
+def _initialized(ctx: Any) -> bool:
+    return bool(ctx.read("Stake", "origin", ctx.out("stake"), "initialized"))
+
+
+def _stake_event(ctx: Any, receipt: Any) -> dict[str, Any]:
+    gateway = ctx.contract("OSTGateway", "origin", ctx.out("ost_gateway"))
+    from web3.logs import DISCARD
+
+    events = gateway.events.StakeIntentDeclared().process_receipt(receipt, errors=DISCARD)  # token logs too
+    if len(events) != 1:
+        raise ValueError("a gateway stake receipt must hold exactly one StakeIntentDeclared event")
+    args = events[0]["args"]
+    return {"_stake": {"staker": args["staker"], "beneficiary": args["beneficiary"], "amount": int(args["amount"]),
+                       "nonce": int(args["nonce"]), "message_hash": "0x" + bytes(args["messageHash"]).hex()}}
+
+
+def step(ctx: Any) -> Step:
+    plan = ctx.plan
+    actions: list[Action] = []
+    approvals: list[str] = []
+
+    def approve(action_id: str, label: str, role: str, owner: str, spender_key: str, amount: int) -> Action:
+        return Action(
+            id=action_id, label=label, chain="origin", sender=role,
+            build=lambda c: Tx(ost_address(c), c.call_data("EIP20Token", "approve", c.out(spender_key), amount)),
+            done_on_chain=lambda c: {} if _allowance(c, owner, c.out(spender_key)) >= amount else None)
+
+    for index, validator in enumerate(plan.validators):
+        role = f"validator:{index}"
+        approvals.append(f"2.approve_stake.{index}")
+        actions.append(Action(
+            id=f"2.approve_stake.{index}", label=f"validator {index + 1} approves its stake", chain="origin",
+            sender=role,
+            build=lambda c, v=validator.stake: Tx(ost_address(c), c.call_data("EIP20Token", "approve", c.out("stake"), v)),
+            done_on_chain=lambda c, a=validator.origin_address, v=validator.stake:
+                {} if _initialized(c) or _allowance(c, a, c.out("stake")) >= v else None))
+        actions.append(approve(f"2.approve_gateway.{index}", f"validator {index + 1} approves its gateway stake",
+                               role, validator.origin_address, "ost_gateway", validator.gateway_stake))
+    actions.append(approve("2.approve_gateway.deployer", "deployer approves its gateway stake", "deployer",
+                           ctx.signer("deployer").address, "ost_gateway", plan.deployer_gateway_stake))
+
+    def initialize_args(c: Any) -> Tx:
+        origins = [checksum(v.origin_address) for v in plan.validators]
+        auxiliaries = [checksum(v.auxiliary_address) for v in plan.validators]
+        stakes = [v.stake for v in plan.validators]
+        return Tx(c.out("stake"), c.call_data("Stake", "initialize", origins, auxiliaries, stakes))
+
+    actions.append(Action(
+        id="2.initialize_stake", label="Stake.initialize: pull the stakes and open kernel K0", chain="origin",
+        sender="deployer", after=tuple(approvals), build=initialize_args,
+        done_on_chain=lambda c: {} if _initialized(c) else None))
+
+    def gateway_stake(action_id: str, label: str, role: str, approval: str, amount: int, beneficiary: str) -> Action:
+        def build(c: Any) -> Tx:
+            staker = c.signer(role).address
+            nonce = int(c.read("OSTGateway", "origin", c.out("ost_gateway"), "nonces", staker))
+            return Tx(c.out("ost_gateway"), c.call_data("OSTGateway", "stake", amount, checksum(beneficiary), nonce))
+        return Action(id=action_id, label=label, chain="origin", sender=role, after=(approval,), build=build,
+                      outputs=_stake_event)
+
+    for index, validator in enumerate(plan.validators):
+        actions.append(gateway_stake(f"2.gateway_stake.{index}", f"validator {index + 1} stakes for base coin",
+                                     f"validator:{index}", f"2.approve_gateway.{index}", validator.gateway_stake,
+                                     validator.auxiliary_address))
+    proposer = ctx.signer("proposer").address
+    actions.append(gateway_stake("2.gateway_stake.deployer", "deployer stakes for the proposer's base coin",
+                                 "deployer", "2.approve_gateway.deployer", plan.deployer_gateway_stake, proposer))
+    return Step("2", "Staking", actions, finish=_setup_block)
+
+
+def _setup_block(ctx: Any) -> dict[str, Any]:
+    """The origin block by which all of step 2 is on chain, and the gateway stakes to mint from."""
+    step_entries = [e for e in ctx.journal.entries() if e.action_id.startswith("2.")]
+    entries = [e for e in step_entries if e.receipt is not None]
+    if entries and len(entries) == len(step_entries):
+        number = max(e.receipt.block_number for e in entries)  # type: ignore[union-attr]
+    else:  # some effects were found on chain already: the latest block holds all of them
+        number = ctx.origin.call("reading the block number", lambda: ctx.origin.w3.eth.block_number)
+    block = ctx.origin.call("reading the set-up block", lambda: ctx.origin.w3.eth.get_block(number))
+    stakes = [dict(e.outputs["_stake"]) for e in sorted(entries, key=lambda e: e.action_id)
+              if "_stake" in e.outputs]
+    return {"setup_block_number": number, "setup_block_hash": block["hash"].to_0x_hex(),
+            "setup_state_root": block["stateRoot"].to_0x_hex(), "gateway_stakes": stakes}

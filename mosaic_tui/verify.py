@@ -1,0 +1,111 @@
+"""`mosaic-tui verify`: what must be true on both chains after a finished deployment, one line a check.
+
+It trusts nothing the journal says about success: it reads both chains and compares them with the
+plan and with our compiled artifacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mosaic_tui.chain.rpc import make_web3
+from mosaic_tui.contracts import load_artifact
+from mosaic_tui.metablock import genesis_kernel
+from mosaic_tui.steps.common import checksum
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def code_matches(code: bytes, artifact: dict[str, Any]) -> bool:
+    """Runtime code equals the artifact's, except where the constructor wrote immutables."""
+    expected = bytearray(bytes.fromhex(artifact["deployedBytecode"][2:]))
+    found = bytearray(code)
+    if len(found) != len(expected):
+        return False
+    for start, length in artifact.get("immutableRanges", []):
+        found[start:start + length] = expected[start:start + length] = bytes(length)
+    return found == expected
+
+
+CODE = [("origin", "OriginCore", "origin_core"), ("origin", "Stake", "stake"), ("origin", "OSTGateway", "ost_gateway"),
+        ("auxiliary", "OriginBlockStore", "origin_block_store"),
+        ("auxiliary", "AuxiliaryBlockStore", "auxiliary_block_store"), ("auxiliary", "PollingPlace", "polling_place"),
+        ("auxiliary", "KernelGateway", "kernel_gateway"), ("auxiliary", "OSTPrime", "ost_prime"),
+        ("auxiliary", "ProposerSet", "proposer_set")]
+
+
+def run_checks(plan: Any, outputs: dict[str, Any]) -> list[Check]:
+    chains = {"origin": make_web3(plan.origin.rpc), "auxiliary": make_web3(plan.auxiliary.rpc)}
+    checks: list[Check] = []
+
+    def check(name: str, test: Callable[[], tuple[bool, str]]) -> None:
+        try:
+            ok, detail = test()
+        except KeyError as missing:
+            ok, detail = False, f"the journal has no output {missing}; the deployment has not got that far"
+        except Exception as error:  # a chain that does not answer, a contract that reverts
+            ok, detail = False, f"could not be read ({type(error).__name__}: {str(error)[:120]})"
+        checks.append(Check(name, ok, detail))
+
+    def contract(chain: str, name: str, key: str) -> Any:
+        return chains[chain].eth.contract(address=outputs[key], abi=load_artifact(name)["abi"])
+
+    for chain, name, key in CODE:
+        def code_check(chain: str = chain, name: str = name, key: str = key) -> tuple[bool, str]:
+            code = bytes(chains[chain].eth.get_code(outputs[key]))
+            return code_matches(code, load_artifact(name)), f"{outputs[key]} on {chain}"
+        check(f"{name} code", code_check)
+
+    auxiliaries = [checksum(v.auxiliary_address) for v in plan.validators]
+    stakes = [v.stake for v in plan.validators]
+
+    def stake_weights() -> tuple[bool, str]:
+        stake = contract("origin", "Stake", "stake")
+        listed = list(stake.functions.getValidatorAddresses().call())
+        weights = [stake.functions.weight(0, a).call() for a in auxiliaries]
+        return listed == auxiliaries and weights == stakes, f"{len(listed)} validators, weights {'match' if weights == stakes else 'differ'}"
+
+    def polling_place() -> tuple[bool, str]:
+        validators, weights = contract("auxiliary", "PollingPlace", "polling_place").functions.getValidators().call()
+        ok = list(validators) == auxiliaries and list(weights) == stakes
+        return ok, f"{len(validators)} validators with {'the planned' if ok else 'other'} weights"
+
+    def kernel() -> tuple[bool, str]:
+        active = bytes(contract("auxiliary", "KernelGateway", "kernel_gateway").functions.getActiveKernelHash().call())
+        opened = bytes(contract("origin", "OriginCore", "origin_core").functions.openKernelHash().call())
+        k0 = genesis_kernel(auxiliaries, stakes).hash()
+        return active == opened == k0, f"active 0x{active.hex()[:16]}…, origin open kernel 0x{opened.hex()[:16]}…"
+
+    def minted() -> tuple[bool, str]:
+        prime = contract("auxiliary", "OSTPrime", "ost_prime")
+        stakes_ = outputs["gateway_stakes"]
+        done = [bool(prime.functions.minted(bytes.fromhex(s["message_hash"][2:])).call()) for s in stakes_]
+        total = sum(int(s["amount"]) for s in stakes_)
+        left = chains["auxiliary"].eth.get_balance(outputs["ost_prime"])
+        ok = all(done) and left == plan.auxiliary.base_coin_supply - total
+        return ok, f"{sum(done)} of {len(done)} gateway stakes minted, {total} wei released"
+
+    def handed_over() -> tuple[bool, str]:
+        proposers = contract("auxiliary", "ProposerSet", "proposer_set")
+        listed = list(proposers.functions.getValidators().call())
+        ok = bool(proposers.functions.handedOver().call()) and listed == auxiliaries
+        return ok, f"ProposerSet lists {len(listed)} proposers; initial proposer {'gone' if outputs['initial_proposer'] not in listed else 'still there'}"
+
+    def gas_price() -> tuple[bool, str]:
+        price = chains["auxiliary"].eth.gas_price
+        return price >= plan.auxiliary.gas_price, f"node reports {price} wei, kernel gas price {plan.auxiliary.gas_price} wei"
+
+    check("Stake validators and weights", stake_weights)
+    check("PollingPlace validators and weights", polling_place)
+    check("active kernel equals OriginCore's open kernel (K0)", kernel)
+    check("base coin minted", minted)
+    check("ProposerSet handed over", handed_over)
+    check("auxiliary gas price raised", gas_price)
+    return checks
