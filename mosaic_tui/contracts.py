@@ -26,7 +26,7 @@ SETTINGS: dict[str, Any] = {
     "evmVersion": "berlin",
     "outputSelection": {
         "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object",
-                     "evm.deployedBytecode.immutableReferences", "storageLayout", "metadata"]}
+                     "evm.deployedBytecode.immutableReferences", "storageLayout", "metadata"], "": ["ast"]}
     },
 }
 
@@ -103,10 +103,14 @@ def compile_sources(sources: dict[str, str], report: toolchain.Report = print) -
     except SolcError as error:
         raise ArtifactError(f"the contracts do not compile:\n{error.message}") from None
     artifacts: dict[str, dict[str, Any]] = {}
+    libraries = {node["name"] for source in output.get("sources", {}).values()
+                 for node in source.get("ast", {}).get("nodes", [])
+                 if node.get("nodeType") == "ContractDefinition" and node.get("contractKind") == "library"}
     for source_name, contracts in output.get("contracts", {}).items():
         for contract_name, compiled in contracts.items():
             bytecode = compiled["evm"]["bytecode"]["object"]
-            if not bytecode:  # interfaces and abstract contracts have nothing to deploy
+            # Interfaces and abstract contracts have nothing to deploy; our libraries are internal only.
+            if not bytecode or contract_name in libraries:
                 continue
             if contract_name in artifacts:
                 raise ArtifactError(f"two contracts are named {contract_name}; artifact names must be unique.")

@@ -192,8 +192,11 @@ class Monitor:
         self.addresses = dict(addresses)
         self._origin = BatchClient(origin_url, timeout=timeout, chunk=chunk)
         self._auxiliary = BatchClient(auxiliary_url, timeout=timeout, chunk=chunk) if auxiliary_url else None
+        # The chains are independent, so their reads overlap; each of the two threads owns one client.
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="monitor")
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True)
         self._origin.close()
         if self._auxiliary is not None:
             self._auxiliary.close()
@@ -207,12 +210,10 @@ class Monitor:
     def snapshot(self, *, batched: bool = True) -> Snapshot:
         started = time.perf_counter()
         before = self._requests_sent()
-        # The chains are independent, so their reads overlap; each thread owns one client.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            origin_future = pool.submit(self._read_origin, batched)
-            auxiliary_future = pool.submit(self._read_auxiliary, batched)
-            origin, origin_columns, kernel_height = origin_future.result()
-            auxiliary, auxiliary_columns, proposers = auxiliary_future.result()
+        origin_future = self._pool.submit(self._read_origin, batched)
+        auxiliary_future = self._pool.submit(self._read_auxiliary, batched)
+        origin, origin_columns, kernel_height = origin_future.result()
+        auxiliary, auxiliary_columns, proposers = auxiliary_future.result()
         rows = tuple(
             ValidatorStatus(index, v.origin_address, v.auxiliary_address, v.stake,
                             **{key: column[index] for key, column in (origin_columns | auxiliary_columns).items()})

@@ -106,7 +106,7 @@ library MerklePatriciaProof {
             if (!ok) return (ERR_MALFORMED, false, value);
             RLP.RLPItem memory child;
             if (items.length == 17) {
-                (err, found, value, child) = _branch(items, cursor);
+                (err, child) = _branch(items, cursor);
             } else if (items.length == 2) {
                 (err, found, value, child) = _shortNode(items, cursor);
             } else {
@@ -124,19 +124,13 @@ library MerklePatriciaProof {
     function _branch(RLP.RLPItem[] memory items, Cursor memory cursor)
         private
         pure
-        returns (uint256 err, bool found, RLP.RLPItem memory value, RLP.RLPItem memory child)
+        returns (uint256 err, RLP.RLPItem memory child)
     {
-        if (cursor.nibble == PATH_NIBBLES) {
-            // The path ends at this branch; its value slot holds the value, if any.
-            value = items[16];
-            if (value.isList()) return (ERR_MALFORMED, false, value, child);
-            (, uint256 len) = value.payload();
-            return (OK, len != 0, value, child);
-        }
+        // All paths are 64 nibbles, so no path ends at a branch and no branch holds a value.
+        if (cursor.nibble == PATH_NIBBLES || !_isEmptyString(items[16])) return (ERR_MALFORMED, child);
         RLP.RLPItem memory slot = items[_pathNibble(cursor.path, cursor.nibble)];
         cursor.nibble++;
-        if (_isEmptyString(slot)) return (OK, false, value, child);
-        child = slot;
+        if (!_isEmptyString(slot)) child = slot;
     }
 
     /// @dev A leaf or an extension, told apart by the hex-prefix flag of its first item.

@@ -70,12 +70,6 @@ library RLP {
         len = item.len - offset;
     }
 
-    /// @notice Payload length of a string item; reverts for a list.
-    function stringLength(RLPItem memory item) internal pure returns (uint256 len) {
-        require(!isList(item), "RLP: not a string");
-        (, len) = payload(item);
-    }
-
     /// @notice The whole encoding of the item, prefix included (a copy).
     function toRlpBytes(RLPItem memory item) internal pure returns (bytes memory) {
         return _copy(item.memPtr, item.len);

@@ -1,0 +1,242 @@
+"""How long one refresh of the validator monitor takes: batched reads against one call per value.
+
+Starts two anvil nodes (origin, and an auxiliary node with Berlin rules at zero gas price), gives
+N validators real on-chain state, then takes a batched and a one-call-per-value snapshot of the
+same state, checks that both read the same rows and that those rows are what was set up, and
+prints both wall times and their ratio. Target: 1,000 validators well under 1 s batched, and the
+batched refresh at least 10x faster.
+
+    /tmp/venv0/bin/python benchmarks/monitor_refresh.py [--validators N] [--chunk C]
+
+The state, and where speed won over realism (the monitor reads the same storage either way):
+- origin: dev OST deployed; real token transfers of each validator's OST; real approvals sent by
+  each validator (anvil impersonates them: they have no keys); a real `Stake.initialize` with all
+  N validators, which opens K0 with them. ETH comes from `anvil_setBalance`.
+- auxiliary: real `AuxiliaryBlockStore`, `PollingPlace` and `ProposerSet`, but the deployer stands
+  in for `KernelGateway` and puts the N validators into `PollingPlace` with `updateMetaBlock`
+  directly, instead of proving K0 from origin; then a real `ProposerSet.handOver`. Base coin is set
+  with `anvil_setBalance` instead of minted by `OSTPrime`.
+- Transactions are pipelined: both nodes run with `--no-mining`, every transaction of a stage goes
+  out in one JSON-RPC batch, then `evm_mine` puts them into blocks and one batch reads the receipts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import rlp
+from eth_utils import keccak, to_checksum_address
+
+from mosaic_tui import devnet
+from mosaic_tui.chain.batch import DEFAULT_CHUNK, AbiFunction, BatchClient, RpcFailure
+from mosaic_tui.contracts import load_artifact
+from mosaic_tui.monitor import Monitor
+
+OST = 10**18
+ORIGIN_CHAIN_ID = 1337
+AUXILIARY_CHAIN_ID = 1000
+GAS_LIMIT = 3_000_000_000  # Stake.initialize checks duplicates pairwise: O(N^2) gas for N validators
+NODE_ARGS = ("--no-mining", "--gas-limit", str(GAS_LIMIT))
+ETH_EACH = 10 * OST
+
+
+@dataclass(frozen=True)
+class BenchValidator:
+    origin_address: str
+    auxiliary_address: str
+    stake: int
+    ost: int  # OST transferred to the origin address (stake + some left over)
+    base_coin: int
+
+
+def address_of(label: str) -> str:
+    # Addresses without keys: anvil impersonates the few that must send.
+    return to_checksum_address(keccak(text=label)[12:])
+
+
+def create_address(sender: str, nonce: int) -> str:
+    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+
+
+def make_validators(count: int) -> list[BenchValidator]:
+    return [BenchValidator(address_of(f"bench validator {i} origin"), address_of(f"bench validator {i} auxiliary"),
+                           (i % 7 + 1) * 10 * OST, (i % 7 + 1) * 10 * OST + (i + 1) * OST, (i % 5 + 1) * OST)
+            for i in range(count)]
+
+
+class Chain:
+    """Pipelined transactions on a --no-mining anvil node, through the same batch client the monitor uses."""
+
+    def __init__(self, node: devnet.AnvilNode, chunk: int) -> None:
+        self.node = node
+        self.rpc = BatchClient(node.rpc_url, timeout=120, chunk=chunk)
+        self.deployer = to_checksum_address(self.one("eth_accounts")[0])
+        self.nonces: dict[str, int] = {}
+
+    def one(self, method: str, params: Sequence[Any] = ()) -> Any:
+        (answer,) = self.rpc.run([(method, list(params))])
+        if isinstance(answer, RpcFailure):
+            raise SystemExit(f"{method} failed: {answer.message}")
+        return answer
+
+    def all(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        answers = self.rpc.run(calls)
+        failed = [answer.message for answer in answers if isinstance(answer, RpcFailure)]
+        if failed:
+            raise SystemExit(f"{len(failed)} of {len(calls)} requests failed, first: {failed[0]}")
+        return answers
+
+    def tx(self, sender: str, data: str, to: str | None = None, gas: int = 200_000) -> tuple[str, list[Any]]:
+        nonce = self.nonces.get(sender, 0)
+        self.nonces[sender] = nonce + 1
+        tx = {"from": sender, "data": data, "gas": hex(gas), "gasPrice": "0x0", "nonce": hex(nonce)}
+        if to is not None:
+            tx["to"] = to
+        return "eth_sendTransaction", [tx]
+
+    def mine(self, txs: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        """Send all, mine until every one has a receipt, and fail loudly if any reverted."""
+        hashes = self.all(txs)
+        receipts: list[Any] = [None] * len(hashes)
+        for _ in range(100):
+            self.one("evm_mine")
+            waiting = [i for i, receipt in enumerate(receipts) if receipt is None]
+            for i, receipt in zip(waiting, self.all([("eth_getTransactionReceipt", [hashes[i]]) for i in waiting]),
+                                  strict=True):
+                receipts[i] = receipt
+            if all(receipts):
+                break
+        else:
+            raise SystemExit("transactions were not mined")
+        bad = [i for i, receipt in enumerate(receipts) if int(receipt["status"], 16) != 1]
+        if bad:
+            raise SystemExit(f"{len(bad)} of {len(txs)} transactions reverted")
+        return receipts
+
+    def deploy(self, name: str, *args: Any) -> str:
+        from eth_abi import encode
+
+        artifact = load_artifact(name)
+        (constructor,) = [entry for entry in artifact["abi"] if entry["type"] == "constructor"]
+        code = artifact["bytecode"].removeprefix("0x")
+        data = "0x" + code + encode([p["type"] for p in constructor["inputs"]], list(args)).hex()
+        (receipt,) = self.mine([self.tx(self.deployer, data, gas=GAS_LIMIT // 10)])
+        return to_checksum_address(receipt["contractAddress"])
+
+    def call(self, to: str, contract: str, name: str, *args: Any) -> tuple[Any, ...]:
+        function = AbiFunction.from_abi(load_artifact(contract)["abi"], name)
+        return function.decode(self.one("eth_call", [{"to": to, "data": function.encode(*args)}, "latest"]))
+
+
+def fn(contract: str, name: str) -> AbiFunction:
+    return AbiFunction.from_abi(load_artifact(contract)["abi"], name)
+
+
+def set_up_origin(chain: Chain, validators: list[BenchValidator]) -> dict[str, str]:
+    identifier = ORIGIN_CHAIN_ID.to_bytes(8, "big") + AUXILIARY_CHAIN_ID.to_bytes(12, "big")
+    token = chain.deploy("EIP20Token", "Open Simple Token", "OST", 18, 10**9 * OST)
+    core = chain.deploy("OriginCore", identifier, token, 0, bytes(32), OST, 10**9)
+    (stake,) = chain.call(core, "OriginCore", "stake")
+    stake = to_checksum_address(stake)
+    chain.all([("anvil_setBalance", [v.origin_address, hex(ETH_EACH)]) for v in validators])
+    chain.one("anvil_autoImpersonateAccount", [True])
+    transfer, approve = fn("EIP20Token", "transfer"), fn("EIP20Token", "approve")
+    chain.mine([chain.tx(chain.deployer, transfer.encode(v.origin_address, v.ost), token, 80_000) for v in validators]
+               + [chain.tx(v.origin_address, approve.encode(stake, v.stake), token, 80_000) for v in validators])
+    initialize = fn("Stake", "initialize").encode([v.origin_address for v in validators],
+                                                   [v.auxiliary_address for v in validators],
+                                                   [v.stake for v in validators])
+    chain.mine([chain.tx(chain.deployer, initialize, stake, GAS_LIMIT // 2)])
+    return {"ost": token, "origin_core": core, "stake": stake}
+
+
+def set_up_auxiliary(chain: Chain, validators: list[BenchValidator]) -> dict[str, str]:
+    deployer = chain.deployer
+    nonce = int(chain.one("eth_getTransactionCount", [deployer, "latest"]), 16)
+    polling_place = create_address(deployer, nonce + 1)
+    genesis = chain.one("eth_getBlockByNumber", ["0x0", False])
+    store = chain.deploy("AuxiliaryBlockStore", bytes.fromhex(genesis["hash"][2:]),
+                         bytes.fromhex(genesis["stateRoot"][2:]), 0, 0, 4, polling_place)
+    origin_store = address_of("origin block store stand-in")
+    # The deployer stands in for KernelGateway, so it may call updateMetaBlock without a proof.
+    deployed = chain.deploy("PollingPlace", ORIGIN_CHAIN_ID.to_bytes(8, "big") + bytes(12),
+                            ORIGIN_CHAIN_ID.to_bytes(8, "big") + AUXILIARY_CHAIN_ID.to_bytes(12, "big"),
+                            origin_store, store, deployer)
+    assert deployed == polling_place, "PollingPlace landed away from its precomputed address"
+    proposer_set = chain.deploy("ProposerSet", deployer, polling_place)
+    auxiliary = [v.auxiliary_address for v in validators]
+    update = fn("PollingPlace", "updateMetaBlock").encode(auxiliary, [v.stake for v in validators], 0,
+                                                          keccak(text="bench kernel"))
+    chain.mine([chain.tx(deployer, update, polling_place, GAS_LIMIT // 2)])
+    chain.mine([chain.tx(deployer, fn("ProposerSet", "handOver").encode(auxiliary), proposer_set, GAS_LIMIT // 2)])
+    chain.all([("anvil_setBalance", [v.auxiliary_address, hex(v.base_coin)]) for v in validators])
+    return {"polling_place": polling_place, "proposer_set": proposer_set}
+
+
+def check_rows(snapshot: Any, validators: list[BenchValidator], origin: Chain) -> None:
+    """The rows hold what was set up (ETH is what is left after paying for the approval)."""
+    eth = origin.all([("eth_getBalance", [v.origin_address, "latest"]) for v in validators])
+    for row, validator, wei in zip(snapshot.rows, validators, eth, strict=True):
+        expected = (validator.stake, validator.ost - validator.stake, int(wei, 16), validator.base_coin, True,
+                    validator.stake, True)
+        got = (row.stake_weight, row.ost_balance, row.eth_balance, row.base_coin_balance, row.in_polling_place,
+               row.polling_place_weight, row.in_proposer_set)
+        if got != expected:
+            raise SystemExit(f"validator {row.index} reads {got}, expected {expected}")
+    if snapshot.errors:
+        raise SystemExit("snapshot errors: " + " / ".join(snapshot.errors))
+
+
+def run(count: int, chunk: int) -> int:
+    started = time.perf_counter()
+    origin_node = devnet.start_anvil(name="origin", chain_id=ORIGIN_CHAIN_ID, base_fee=0, extra_args=NODE_ARGS)
+    aux_node = None
+    try:
+        aux_node = devnet.start_anvil(name="auxiliary", chain_id=AUXILIARY_CHAIN_ID, hardfork="berlin",
+                                      accounts=1, extra_args=(*NODE_ARGS, "--gas-price", "0"))
+        origin, auxiliary = Chain(origin_node, chunk), Chain(aux_node, chunk)
+        validators = make_validators(count)
+        addresses = set_up_origin(origin, validators) | set_up_auxiliary(auxiliary, validators)
+        print(f"validators: {count}")
+        print(f"setup: {time.perf_counter() - started:.1f} s")
+        with Monitor(origin_node.rpc_url, aux_node.rpc_url, validators, addresses, chunk=chunk) as monitor:
+            monitor.snapshot()  # warm-up: connections, artifacts, ABI selectors
+            batched = monitor.snapshot()
+            single = monitor.snapshot(batched=False)
+        print(f"batched:            {batched.seconds:.3f} s in {batched.http_requests} HTTP requests")
+        print(f"one call per value: {single.seconds:.3f} s in {single.http_requests} HTTP requests")
+        ratio = single.seconds / batched.seconds if batched.seconds else float("inf")
+        print(f"ratio:              {ratio:.1f}x")
+        identical = batched.rows == single.rows
+        print(f"rows identical: {'yes' if identical else 'NO'}")
+        if not identical:
+            return 1
+        check_rows(batched, validators, origin)
+        print(f"values checked against the chain: {count} validators")
+        if count >= 1000:
+            met = batched.seconds < 1.0 and ratio >= 10
+            print(f"target (under 1 s batched, at least 10x): {'met' if met else 'NOT met'}")
+        return 0
+    finally:
+        if aux_node is not None:
+            aux_node.stop()
+        origin_node.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--validators", type=int, default=1000, help="how many validators (default 1000)")
+    parser.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, help="requests per batch (default %(default)s)")
+    args = parser.parse_args(argv)
+    if args.validators < 1:
+        parser.error("--validators must be at least 1")
+    return run(args.validators, args.chunk)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
