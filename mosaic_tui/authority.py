@@ -8,6 +8,7 @@ path of a password file, never the password.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -45,29 +46,29 @@ def rpc_port(plan: Plan) -> int:
 _NODE_HEADER = """\
 OpenEthereum config of an authority node of auxiliary chain {chain_id} (mosaic-tui, step 3).
 Start: openethereum --config {config}    (paths are relative to the directory you start it in)
-Written for the initial proposer {signer}; for a validator's node change engine_signer, unlock
-and password (or pass --engine-signer, --unlock and --password, as docker-compose.yml does).
+Written for the initial proposer {signer}.
+For a validator's node change engine_signer, unlock and password (or pass --engine-signer,
+--unlock and --password, which override this file, as docker-compose.yml does).
 
 [mining]: the bootstrap runs at a zero gas price first. The initial proposer sends its bootstrap
 transactions through its own node, and a node accepts its own (local) transactions below
 min_gas_price; every other transaction needs min_gas_price = {gas_price} wei, the kernel gas
 price the chain runs at once step 4 has raised it.
 force_sealing = false: the node seals once it has a transaction and then every step. Started just
-before the bootstrap, it deploys ProposerSet within the first blocks, and spec.json lets
-ProposerSet choose the sealers from block {contract_block} on. Sealing only ever from the node's
-own engine_signer; its key lives in keys_path, unlocked with the password file named below.
+before the bootstrap, it mines ProposerSet within the first blocks, and spec.json lets ProposerSet
+choose the sealers from block {switch}. The signer's key lives in keys_path, unlocked with the
+password file named below.
 """
 
 
 def node_config(plan: Plan, signer: str, *, password: str | None = None, spec_file: str = SPEC_FILE,
-                contract_block: int | None = None) -> str:
+                switch_block: int | None = None) -> str:
     """node.toml text for the authority node that seals as `signer` (an auxiliary address).
 
-    `password` is the path of the signer's password file (default `password_file` of the initial
-    proposer's node); `contract_block` only feeds the explanation in the header.
+    `password` is the path of the signer's password file (default: the initial proposer node's
+    `password_file`); `switch_block`, the first block ProposerSet governs in spec.json, only
+    feeds the explanation in the header.
     """
-    from mosaic_tui.genesis import BOOTSTRAP_DEPLOYMENTS  # genesis imports this module at its top
-
     address = units.parse_address(signer, "engine_signer")
     aux = plan.auxiliary
     config = {
@@ -84,35 +85,32 @@ def node_config(plan: Plan, signer: str, *, password: str | None = None, spec_fi
             "force_sealing": False,
             "min_gas_price": aux.gas_price,
             "gas_floor_target": str(aux.gas_limit),
-            "gas_cap": str(aux.gas_limit),
-            "tx_gas_limit": str(aux.gas_limit),
+            "gas_cap": str(aux.gas_limit),  # floor = cap: the block gas limit stays the planned one
         },
     }
+    switch = f"{switch_block} on" if switch_block is not None else "that spec.json names on"
     header = _NODE_HEADER.format(chain_id=aux.chain_id, config=NODE_CONFIG, signer=address, gas_price=aux.gas_price,
-                                 contract_block=(contract_block or BOOTSTRAP_DEPLOYMENTS) + 1)
+                                 switch=switch)
     return dumps_toml(config, header=header)
 
 
-def _yaml_list(items: Sequence[str], indent: str) -> str:
+def _yaml_list(key: str, items: Sequence[str]) -> str:
     # Every item double-quoted JSON-style, which YAML reads back verbatim.
-    import json
-
-    return "".join(f"{indent}- {json.dumps(item)}\n" for item in items)
+    return f"    {key}:\n" + "".join(f"      - {json.dumps(item)}\n" for item in items)
 
 
 def _service(plan: Plan, name: str, signer: str, host_port: int, p2p_port: int) -> str:
     inside = CONTAINER_DIR
+    # Flags override node.toml, so one config file serves every node.
     command = ["--config", f"{inside}/{NODE_CONFIG}", "--engine-signer", signer, "--unlock", signer,
                "--password", f"{inside}/{password_file(name)}", "--base-path", f"{inside}/data",
                "--jsonrpc-interface", "all", "--jsonrpc-hosts", "all"]
-    return (
-        f"  {name}:\n"
-        f"    image: {NODE_IMAGE}\n"
-        f"    working_dir: {inside}\n"
-        f"    command:\n{_yaml_list(command, '      ')}"
-        f"    volumes:\n{_yaml_list([f'./{SPEC_FILE}:{inside}/{SPEC_FILE}:ro', f'./{NODE_CONFIG}:{inside}/{NODE_CONFIG}:ro', f'./keys:{inside}/keys:ro', f'{name}-data:{inside}/data'], '      ')}"  # noqa: E501
-        f"    ports:\n{_yaml_list([f'127.0.0.1:{host_port}:{rpc_port(plan)}', f'{p2p_port}:{P2P_PORT}'], '      ')}"
-    )
+    volumes = [f"./{SPEC_FILE}:{inside}/{SPEC_FILE}:ro", f"./{NODE_CONFIG}:{inside}/{NODE_CONFIG}:ro",
+               f"./keys:{inside}/keys:ro", f"{name}-data:{inside}/data"]
+    # RPC only on the host's loopback: the node unlocks its signer, so its RPC must not face the network.
+    ports = [f"127.0.0.1:{host_port}:{rpc_port(plan)}", f"{p2p_port}:{P2P_PORT}"]
+    return (f"  {name}:\n    image: {NODE_IMAGE}\n    working_dir: {inside}\n"
+            + _yaml_list("command", command) + _yaml_list("volumes", volumes) + _yaml_list("ports", ports))
 
 
 def compose_sketch(plan: Plan, initial_proposer: str, validator_signers: Sequence[str]) -> str:

@@ -179,6 +179,9 @@ def start_anvil(
     if base_fee is not None:
         args += ["--base-fee", str(base_fee)]
     if genesis is not None:
+        if state_path is not None:
+            raise DevnetError("anvil cannot keep the state of a chain started from a genesis file (--init with "
+                              "--state); start it without a state file.", 2)
         args += ["--init", str(genesis)]
     if state_path is not None:
         # --state loads the file if present and writes it back; the interval makes a crash lose little.

@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mosaic_tui import units
+from mosaic_tui import authority, units
+from mosaic_tui.authority import compose_sketch, node_config
 from mosaic_tui.fsio import atomic_write
 from mosaic_tui.plan import Plan
 
@@ -214,8 +215,6 @@ def write_genesis_files(out_dir: str | os.PathLike[str], plan: Plan, initial_pro
     `validator_signers` are the auxiliary addresses of the authority nodes in the compose sketch
     (the plan's validators by default). Returns the paths under the step-3 output names.
     """
-    from mosaic_tui import authority  # authority builds on this module's constants
-
     out = Path(out_dir)
     signers = list(validator_signers) if validator_signers is not None else \
         [v.auxiliary_address for v in plan.validators]
@@ -224,12 +223,12 @@ def write_genesis_files(out_dir: str | os.PathLike[str], plan: Plan, initial_pro
     return {
         "genesis_path": atomic_write(out / "genesis.json", dumps_json(genesis)),
         "spec_path": atomic_write(out / "spec.json", dumps_json(spec)),
-        "node_config_path": atomic_write(out / authority.NODE_CONFIG,
-                                         authority.node_config(plan, initial_proposer).encode("utf-8")),
+        "node_config_path": atomic_write(out / authority.NODE_CONFIG, node_config(
+            plan, initial_proposer, switch_block=proposer_set_block + 1).encode("utf-8")),
         "compose_path": atomic_write(out / authority.COMPOSE_FILE,
-                                     authority.compose_sketch(plan, initial_proposer, signers).encode("utf-8")),
+                                     compose_sketch(plan, initial_proposer, signers).encode("utf-8")),
     }
 
 
-__all__ = ["BOOTSTRAP_DEPLOYMENTS", "HARDFORK", "anvil_flags", "aura_spec", "dumps_json", "genesis_differences",
-           "genesis_json", "genesis_matches", "write_genesis_files"]
+__all__ = ["BOOTSTRAP_DEPLOYMENTS", "HARDFORK", "anvil_flags", "aura_spec", "compose_sketch", "dumps_json",
+           "genesis_differences", "genesis_json", "genesis_matches", "node_config", "write_genesis_files"]

@@ -6,10 +6,9 @@ its stake weight on origin, its OST and ETH, its base coin on the auxiliary chai
 so each chain is read in a constant number of JSON-RPC batch requests (`chain.batch`), not one
 request per value; `batched=False` keeps the one-request-per-value way for comparison.
 
-Each chain is read at one block: first its head, then every value pinned to that head's number, so
-a row never mixes two states of one chain. So the auxiliary chain takes two requests (head, then
-all values) and origin three, because `Stake.weight` needs the open kernel height read before it.
-Batches hold at most `chunk` requests, so a very large validator set takes a few more.
+Each chain is read at one block: its head first, then every value pinned to that block number, so
+a row never mixes two states of a chain. That is two requests for the auxiliary chain and three for
+origin (`Stake.weight` needs the open kernel height first); more only when a batch exceeds `chunk`.
 
 A snapshot never raises for a chain problem: a chain that does not answer leaves its columns
 unknown (None) and puts a sentence in that chain's errors; a contract that is not deployed yet
@@ -36,7 +35,6 @@ from mosaic_tui.chain.batch import (
     RpcFailure,
     RpcTransportError,
     balance_request,
-    block_tag,
     call_request,
 )
 from mosaic_tui.contracts import load_artifact
@@ -48,9 +46,14 @@ ADDRESS_KEYS = ("ost", "stake", "polling_place", "proposer_set")
 class PlannedValidator(Protocol):
     """What the monitor needs of a validator; `plan.ValidatorPlan` is one."""
 
-    origin_address: str
-    auxiliary_address: str
-    stake: int
+    @property
+    def origin_address(self) -> str: ...
+
+    @property
+    def auxiliary_address(self) -> str: ...
+
+    @property
+    def stake(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,7 @@ def _function(contract: str, name: str) -> AbiFunction:
 
 
 def _quantity(value: Any) -> int:
-    if not isinstance(value, str):
-        raise ValueError(f"expected a hex quantity, got {type(value).__name__}")
-    return int(value, 16)
+    return int(value, 16)  # anything but hex text raises ValueError or TypeError, which _Round reports
 
 
 class _Round:
@@ -130,7 +131,9 @@ class _Round:
 
     def call(self, label: str, to: str, function: AbiFunction, args: Sequence[Any], block: int | str,
              store: Callable[[Any], None]) -> None:
-        self.add(label, call_request(to, function, args, block), function.decode, store)
+        """`store` gets the decoded answer: the value itself for a function with one output, else a tuple."""
+        decode = (lambda data: function.decode(data)[0]) if len(function.outputs) == 1 else function.decode
+        self.add(label, call_request(to, function, args, block), decode, store)
 
     def balance(self, label: str, address: str, block: int, store: Callable[[Any], None]) -> None:
         self.add(label, balance_request(address, block), _quantity, store)
@@ -159,14 +162,8 @@ def _checksummed(addresses: Sequence[str]) -> tuple[str, ...]:
     return tuple(units.checksum_address(address.removeprefix("0x")) for address in addresses)
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
-def _setter(column: list[Any], index: int, pick: Callable[[Any], Any] = lambda decoded: decoded[0]) -> Callable[[Any], None]:
-    def store(decoded: Any) -> None:
-        column[index] = pick(decoded)
-    return store
+def _setter(column: list[Any], index: int) -> Callable[[Any], None]:
+    return lambda value: column.__setitem__(index, value)
 
 
 def _read_head(client: BatchClient, name: str, batched: bool) -> tuple[ChainStatus, list[str]]:
@@ -238,14 +235,14 @@ class Monitor:
             reads = _Round("origin")
             if stake:
                 reads.call("Stake.openHeight", stake, _function("Stake", "openHeight"), (), block,
-                           lambda decoded: heights.__setitem__("open", decoded[0]))
+                           lambda value: heights.__setitem__("open", value))
             for index, validator in enumerate(self.validators):
                 if ost:
                     reads.call("OST balanceOf", ost, _function("EIP20Token", "balanceOf"),
                                (validator.origin_address,), block, _setter(columns["ost_balance"], index))
-                reads.balance("eth_getBalance", validator.origin_address, block, _setter(columns["eth_balance"], index, _same))
+                reads.balance("eth_getBalance", validator.origin_address, block, _setter(columns["eth_balance"], index))
             errors += reads.send(self._origin, batched)
-            if "open" in heights:
+            if stake and "open" in heights:
                 # The weight read needs the open height, so it is a second round at the same block.
                 weights = _Round("origin")
                 for index, validator in enumerate(self.validators):
@@ -277,10 +274,10 @@ class Monitor:
                            (), block, lambda decoded: found.__setitem__("polling", decoded))
             if proposer_set:
                 reads.call("ProposerSet.getValidators", proposer_set, _function("ProposerSet", "getValidators"),
-                           (), block, lambda decoded: found.__setitem__("proposers", _checksummed(decoded[0])))
+                           (), block, lambda value: found.__setitem__("proposers", _checksummed(value)))
             for index, validator in enumerate(self.validators):
                 reads.balance("eth_getBalance", validator.auxiliary_address, block,
-                              _setter(columns["base_coin_balance"], index, _same))
+                              _setter(columns["base_coin_balance"], index))
             errors += reads.send(client, batched)
         except RpcTransportError as error:
             return ChainStatus("auxiliary", client.url, errors=(f"auxiliary chain: {error}",)), _unknown(columns), None
@@ -330,8 +327,7 @@ def plan_monitor(plan: Any, outputs: Mapping[str, Any], **options: Any) -> Monit
 
 # --- the plain-text table of `status --once` -----------------------------------------------------
 
-HEADERS = ("#", "origin address", "auxiliary address", "stake", "OST", "ETH", "base coin", "PollingPlace",
-           "ProposerSet")
+HEADERS = ("#", "origin address", "auxiliary address", "stake", "OST", "ETH", "base coin", "PollingPlace", "ProposerSet")
 _RIGHT = {0, 3, 4, 5, 6}
 _DECIMALS = 4
 

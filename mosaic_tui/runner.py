@@ -13,6 +13,8 @@ confirmed, adopts what is in flight, and signs nothing twice.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +62,15 @@ class Step:
     actions: list[Action]
     before: Callable[[Any], None] | None = None  # checks or set-up before any action (e.g. fee mode)
     finish: Callable[[Any], dict[str, Any]] | None = None  # step outputs computed from the actions'
+
+
+CRASH_AFTER_STEP_ENV = "MOSAIC_TUI_CRASH_AFTER_STEP"
+
+
+def _maybe_crash_after_step(step: str) -> None:
+    """Test hook: SIGKILL this process right after a step is recorded as done (resume tests)."""
+    if os.environ.get(CRASH_AFTER_STEP_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def create_address(sender: str, nonce: int) -> str:
@@ -140,6 +151,7 @@ class Runner:
                 self.journal.set_step_output(step.key, key, value)
         self.journal.mark_step_done(step.key)
         self.emit(ev.StepDone(step.key, step.title))
+        _maybe_crash_after_step(step.key)
 
     def _ready(self, action: Action, by_id: dict[str, Action], inflight: dict[str, Inflight]) -> bool:
         for dep in action.after:

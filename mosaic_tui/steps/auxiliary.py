@@ -82,7 +82,7 @@ def _start_node(ctx: Any) -> dict[str, Any]:
         node = devnet.start_anvil(
             name="auxiliary", host=parsed.hostname or devnet.DEFAULT_HOST, port=parsed.port or devnet.AUXILIARY_PORT,
             chain_id=ctx.plan.auxiliary.chain_id, hardfork="berlin", accounts=0, genesis=Path(ctx.out("genesis_path")),
-            state_path=directory / "auxiliary-state.json", log_path=directory / "auxiliary.log",
+            log_path=directory / "auxiliary.log",  # anvil cannot dump the state of a chain started with --init
             extra_args=["--gas-price", "0"], detached=True)
         devnet.add_node(directory, node)
     elif not ctx.plan.devnet:

@@ -46,11 +46,20 @@ def anvil_pids() -> set[int]:
 
 def test_up_status_down_cycle_keeps_state_and_leaves_nothing(tmp_path: Path) -> None:
     directory = tmp_path / "devnet"
-    port = devnet.free_port()
     before = anvil_pids()
+    try:
+        _cycle(directory, before)
+    finally:
+        for node in devnet.load_record(directory).values():  # whatever failed, stop what we started
+            node.stop()
+    assert anvil_pids() == before
+
+
+def _cycle(directory: Path, before: set[int]) -> None:
+    port = devnet.free_port()
     started = run_cli("devnet", "up", "--port", str(port), "--chain-id", "4242", env_dir=directory)
     assert started.returncode == 0, started.stderr
-    assert f"origin node started" in started.stdout and "mosaic-tui devnet down" in started.stdout
+    assert "origin node started" in started.stdout and "mosaic-tui devnet down" in started.stdout
     record = json.loads((directory / "devnet.json").read_text())["nodes"]["origin"]
     assert record["port"] == port and record["chain_id"] == 4242
     assert anvil_pids() - before == {record["pid"]}
@@ -77,13 +86,10 @@ def test_up_status_down_cycle_keeps_state_and_leaves_nothing(tmp_path: Path) -> 
 
     restarted = run_cli("devnet", "up", "--port", str(port), "--chain-id", "4242", env_dir=directory)
     assert restarted.returncode == 0, restarted.stderr
-    try:
-        assert int(devnet.rpc_call(url, "eth_blockNumber"), 16) == 1
-        balance = int(devnet.rpc_call(url, "eth_getBalance", [accounts[1], "latest"]), 16)
-        assert balance == 10_001 * 10**18
-    finally:
-        assert run_cli("devnet", "down", env_dir=directory).returncode == 0
-    assert anvil_pids() == before
+    assert int(devnet.rpc_call(url, "eth_blockNumber"), 16) == 1
+    balance = int(devnet.rpc_call(url, "eth_getBalance", [accounts[1], "latest"]), 16)
+    assert balance == 10_001 * 10**18
+    assert run_cli("devnet", "down", env_dir=directory).returncode == 0
 
 
 def test_port_in_use_is_bad_input_and_starts_nothing(tmp_path: Path, anvil) -> None:
