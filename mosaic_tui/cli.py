@@ -169,9 +169,23 @@ def _deploy(args: argparse.Namespace) -> int:
     deploy.execute(prepared, printer, max_inflight=args.max_inflight)
     ctx = prepared.ctx
     _say(f"deployment complete: {printer.sent} transactions sent in this run; files in {ctx.out_dir}")
+    _rum_commands(ctx.plan, ctx.journal.outputs(), ctx.out_dir)
     if args.devnet:
         _say("the devnet keeps running for status, verify and rum; stop it with: mosaic-tui devnet down")
     return EXIT_OK
+
+
+def _rum_commands(plan: object, outputs: dict[str, object], out_dir: Path) -> None:
+    """SPEC step 5: show each validator's exact rum command (rum is started by the wizard, on request)."""
+    import shlex
+    import shutil
+
+    from mosaic_tui import export
+
+    where = "rum is on PATH; start" if shutil.which("rum") else "rum is not on PATH; once installed, start"
+    _say(f"{where} each validator's node with:")
+    for index in range(len(plan.validators)):  # type: ignore[attr-defined]
+        _say("  " + shlex.join(export.rum_command(plan, outputs, index, out_dir=out_dir)))  # type: ignore[arg-type]
 
 
 def _loaded(plan_path: Path) -> tuple[object, object]:
@@ -188,6 +202,7 @@ def _export(args: argparse.Namespace) -> int:
     out_dir = args.out or plan.out_path(args.plan)  # type: ignore[attr-defined]
     for path in export.write_exports(out_dir, plan, journal.outputs()):  # type: ignore[attr-defined]
         _say(f"wrote {path}")
+    _rum_commands(plan, journal.outputs(), out_dir)  # type: ignore[attr-defined]
     return EXIT_OK
 
 
@@ -212,7 +227,8 @@ def _status(args: argparse.Namespace) -> int:
 
         MosaicApp(plan_path=args.plan, start_with_status=True).run()
         return EXIT_OK
-    snapshot = monitor.snapshot_for_plan(plan, journal.outputs())
+    with monitor.plan_monitor(plan, journal.outputs()) as watcher:
+        snapshot = watcher.snapshot()
     _say(monitor.format_table(snapshot))
     return EXIT_OK
 

@@ -192,15 +192,15 @@ def genesis_differences(path: str | os.PathLike[str], expected: Mapping[str, Any
     return _differences(found, json.loads(json.dumps(expected)), "")
 
 
+_MISSING = object()  # a key one side lacks differs from any value, even null
+
+
 def _differences(found: Any, expected: Any, where: str) -> list[str]:
     if isinstance(found, dict) and isinstance(expected, dict):
         keys = sorted(set(found) | set(expected))
         return [d for key in keys for d in _differences(found.get(key, _MISSING), expected.get(key, _MISSING),
                                                         f"{where}.{key}" if where else str(key))]
     return [] if found == expected else [where or "(root)"]
-
-
-_MISSING = object()
 
 
 def genesis_matches(path: str | os.PathLike[str], expected: Mapping[str, Any]) -> bool:

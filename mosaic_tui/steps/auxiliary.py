@@ -79,8 +79,11 @@ def _start_node(ctx: Any) -> dict[str, Any]:
         parsed = urllib.parse.urlparse(url)
         directory = ctx.devnet_dir or devnet.default_dir()
         directory.mkdir(parents=True, exist_ok=True)
+        # Mine like the origin devnet does: a block per transaction, or every block_time seconds.
+        origin_interval = devnet.rpc_call(ctx.plan.origin.rpc, "anvil_getIntervalMining") or 0
+        block_time = ctx.plan.auxiliary.block_time if origin_interval else None
         node = devnet.start_anvil(
-            name="auxiliary", host=parsed.hostname or devnet.DEFAULT_HOST, port=parsed.port or devnet.AUXILIARY_PORT,
+            name="auxiliary", block_time=block_time, host=parsed.hostname or devnet.DEFAULT_HOST, port=parsed.port or devnet.AUXILIARY_PORT,
             chain_id=ctx.plan.auxiliary.chain_id, hardfork="berlin", accounts=0, genesis=Path(ctx.out("genesis_path")),
             log_path=directory / "auxiliary.log",  # anvil cannot dump the state of a chain started with --init
             extra_args=["--gas-price", "0"], detached=True)

@@ -102,3 +102,16 @@ def load_deployer(run: DevnetRun) -> str:
 
     assert str(load_plan(run.plan).origin.deployer) == "dev:0"
     return dev_signer(0).address
+
+
+def test_status_once_shows_the_deployed_validators(devnet_run: DevnetRun) -> None:
+    assert devnet_run.deploy_devnet(3).returncode == 0
+    result = devnet_run.cli("status", str(devnet_run.plan), "--once")
+    assert result.returncode == 0, result.stderr
+    plan = load_plan(devnet_run.plan)
+    rows = [line for line in result.stdout.splitlines() if any(v.auxiliary_address in line for v in plan.validators)]
+    assert len(rows) == 3
+    for validator, row in zip(plan.validators, rows):
+        assert validator.origin_address in row and validator.auxiliary_address in row
+        assert "1,00" in row  # the stake, 1000+ OST, as the table writes it
+    assert result.stdout.count("yes") >= 6  # every validator in PollingPlace and in ProposerSet

@@ -1,0 +1,66 @@
+"""The step indicator: where the operator is in the wizard, what is done, what comes next."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+# (page name, full label, short label); the short one is used when the full line does not fit.
+PAGES: tuple[tuple[str, str, str], ...] = (
+    ("welcome", "Start", "S"),
+    ("prerequisites", "0 Chains", "0"),
+    ("validators", "0 Validators", "0"),
+    ("review", "0 Review", "0"),
+    ("step-0", "Devnet", "D"),
+    ("step-1", "1 Origin", "1"),
+    ("step-2", "2 Staking", "2"),
+    ("step-3", "3 Auxiliary", "3"),
+    ("step-4", "4 Initialize", "4"),
+    ("export", "5 Rum", "5"),
+)
+SEPARATOR = " › "
+
+
+class StepIndicator(Widget):
+    """One line: done pages ticked, the current one highlighted, the rest dimmed."""
+
+    DEFAULT_CSS = """
+    StepIndicator { height: 1; width: 1fr; padding: 0 1; background: $boost; }
+    """
+
+    current: reactive[str] = reactive("welcome")
+    done: reactive[frozenset[str]] = reactive(frozenset())
+
+    def __init__(self, current: str = "welcome", pages: Sequence[str] | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._names = tuple(pages) if pages is not None else tuple(name for name, _, _ in PAGES)
+        self.set_reactive(StepIndicator.current, current)
+
+    def set_pages(self, pages: Sequence[str]) -> None:
+        self._names = tuple(pages)
+        self.refresh()
+
+    def _line(self, short: bool) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        labels = [(name, full, brief) for name, full, brief in PAGES if name in self._names]
+        for position, (name, full, brief) in enumerate(labels):
+            if position:
+                text.append(SEPARATOR.strip() if short else SEPARATOR, style="dim")
+                if short:
+                    text.append(" ")
+            label = full if (not short or name == self.current) else brief
+            if name == self.current:
+                text.append(f" {label} ", style="bold reverse")
+            elif name in self.done:
+                text.append(f"✓{label}" if short else f"✓ {label}", style="green")
+            else:
+                text.append(label, style="dim")
+        return text
+
+    def render(self) -> Text:
+        full = self._line(short=False)
+        width = self.content_size.width or 200
+        return full if full.cell_len <= width else self._line(short=True)
