@@ -31,6 +31,7 @@ class Deployment:
         self._signers: dict[str, keys.Signer] = {}
         self._contracts: dict[tuple[str, str, str], Any] = {}
         self.devnet_dir: Path | None = None  # set on a devnet: step 3 records its auxiliary node there
+        self.cache: dict[str, Any] = {}  # values a step reads once for many actions (proofs)
 
     # -- chains ---------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ tests can crash a run at every point it can be interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import fcntl
 import json
@@ -23,7 +24,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,8 @@ class Journal:
         self.path = Path(path)
         self._data = data if data is not None else _empty()
         self._lock_fd: int | None = None
+        self._batching = False
+        self._dirty = False
 
     # -- loading and locking ---------------------------------------------------------------------
 
@@ -210,6 +213,12 @@ class Journal:
         if current["status"] != "sent":
             self._update(action_id, lambda entry: entry.update(status="sent"))
 
+    def record_sent_many(self, action_ids: list[str]) -> None:
+        """`record_sent` for a whole round of broadcasts, in one write."""
+        with self.batch():
+            for action_id in action_ids:
+                self.record_sent(action_id)
+
     def record_receipt(self, action_id: str, block_number: int, gas_used: int, status: int,
                        outputs: Mapping[str, Any] | None = None) -> None:
         """Record a mined transaction: confirmed with `outputs` when `status` is 1, failed when 0."""
@@ -287,10 +296,37 @@ class Journal:
             entry["updated_at"] = time.time()
         self._commit(apply)
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many changes, one write: the runner signs a whole round of transactions, records them all
+        in one atomic write, then broadcasts them. An exception inside drops every change of the batch."""
+        if self._batching:
+            yield
+            return
+        saved = self._data
+        self._data = copy.deepcopy(saved)
+        self._batching, self._dirty = True, False
+        try:
+            yield
+        except BaseException:
+            self._data = saved
+            raise
+        finally:
+            self._batching = False
+        if self._dirty:
+            self._write(self._data)
+
     def _commit(self, change: Callable[[dict[str, Any]], None]) -> None:
+        if self._batching:
+            change(self._data)
+            self._dirty = True
+            return
         # Change a copy and keep it only once it is on disk, so memory never runs ahead of the file.
         data = copy.deepcopy(self._data)
         change(data)
+        self._write(data)
+
+    def _write(self, data: dict[str, Any]) -> None:
         data["sequence"] += 1
         blob = json.dumps(data, indent=1).encode("utf-8") + b"\n"
         atomic_write(self.path, blob, secret=True)

@@ -17,16 +17,18 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from mosaic_tui import events as ev
-from mosaic_tui.chain.sender import Inflight, TxRejected, TxSender
+from mosaic_tui.chain.sender import Inflight, Signed, TxRejected, TxSender
 from mosaic_tui.errors import StepFailed
 from mosaic_tui.journal import Journal
 
 POLL_INTERVAL = 0.05
 RECEIPT_TIMEOUT = 600.0
+PREPARE_THREADS = 8
 
 
 @dataclass
@@ -80,6 +82,17 @@ def create_address(sender: str, nonce: int) -> str:
     return to_checksum_address(keccak(rlp.encode([to_canonical_address(sender), nonce]))[12:])
 
 
+@dataclass
+class _Prepared:
+    """A fresh transaction action after the read-only work (checks, build, gas), before signing."""
+
+    action: Action
+    tx: dict[str, Any] | None = None
+    gas: int = 0
+    found: dict[str, Any] | None = None  # its effect is already on chain: these are its outputs
+    refused: str | None = None  # the node would revert it: the reason
+
+
 class Runner:
     def __init__(self, ctx: Any, journal: Journal, sender: TxSender, emit: Callable[[ev.Event], None],
                  *, max_inflight: int | None = None, should_stop: Callable[[], bool] = lambda: False) -> None:
@@ -92,17 +105,19 @@ class Runner:
 
     def run_steps(self, steps: list[Callable[[Any], Step]]) -> None:
         """Build each step just before it runs: later steps read the outputs of earlier ones."""
-        for build in steps:
-            self.run_step(build(self.ctx))
+        # Preparing a round is RPC-bound (reads, gas estimates); a few threads overlap those waits.
+        with ThreadPoolExecutor(max_workers=PREPARE_THREADS, thread_name_prefix="prepare") as pool:
+            self._pool = pool
+            for build in steps:
+                self.run_step(build(self.ctx))
 
     def run_step(self, step: Step) -> None:
+        self.emit(ev.StepStarted(step.key, step.title, len(step.actions)))
         if self.journal.is_step_done(step.key):
-            self.emit(ev.StepStarted(step.key, step.title, len(step.actions)))
             for action in step.actions:
                 self.emit(ev.ActionSkipped(step.key, action.id, action.label, "done in an earlier run"))
             self.emit(ev.StepDone(step.key, step.title))
             return
-        self.emit(ev.StepStarted(step.key, step.title, len(step.actions)))
         if step.before is not None:
             step.before(self.ctx)
         by_id = {action.id: action for action in step.actions}
@@ -115,45 +130,53 @@ class Runner:
                 pending[action.id] = action
         inflight: dict[str, Inflight] = {}
         started: dict[str, float] = {}
+        heads: dict[str, int] = {}  # the block each chain's receipts were last polled at
         while pending or inflight:
             if self.should_stop():
                 raise StepFailed(step.key, "-", "stopped by the operator; run again to resume")
+            fresh: list[Action] = []
             progressed = False
             for action in list(pending.values()):
-                if self.max_inflight is not None and len(inflight) >= self.max_inflight and action.chain:
+                if (self.max_inflight is not None and action.chain
+                        and len(inflight) + len(fresh) >= self.max_inflight):
                     break
-                if not self._ready(action, by_id, inflight):
+                if not self._ready(action):
                     continue
                 del pending[action.id]
                 progressed = True
-                sent = self._start(step, action)
-                if sent is not None:
-                    inflight[action.id] = sent
-                    started[action.id] = time.monotonic()
-            for action_id, tx in list(inflight.items()):
-                receipt = self.sender.receipt(tx.chain, tx.tx_hash)
-                if receipt is None:
-                    if time.monotonic() - started[action_id] > RECEIPT_TIMEOUT:
-                        raise StepFailed(step.key, action_id, f"transaction {tx.tx_hash} was not mined within "
-                                         f"{RECEIPT_TIMEOUT:.0f} s; it stays in the journal and is picked up "
-                                         "when you run again")
-                    continue
-                del inflight[action_id]
-                progressed = True
-                self._finish(step, by_id[action_id], tx, receipt)
+                resumed = self._resume_or_run(step, action)
+                if resumed is False:
+                    fresh.append(action)
+                elif resumed is not None:
+                    inflight[action.id], started[action.id] = resumed, time.monotonic()
+            for action, tx in self._send_round(step, self._sign_round(step, fresh)):
+                inflight[action.id], started[action.id] = tx, time.monotonic()
+            for chain in sorted({tx.chain for tx in inflight.values()}):
+                client = self.sender.chain(chain)
+                head = int(client.call("reading the block number", lambda c=client: c.w3.eth.block_number))
+                if heads.get(chain) == head and not fresh:
+                    continue  # no new block since the last look, so no new receipt
+                heads[chain] = head
+                mined = self._collect_receipts(step, chain, inflight, started)
+                if mined:
+                    progressed = True
+                    self._finish_round(step, by_id, mined)
+                    for action_id, _, _ in mined:
+                        del inflight[action_id]
             if pending and not inflight and not progressed:
                 blocked = ", ".join(sorted(pending))
                 raise StepFailed(step.key, blocked, "these actions wait on actions that are not in this step")
             if not progressed:
                 time.sleep(POLL_INTERVAL)
         if step.finish is not None:
-            for key, value in step.finish(self.ctx).items():
-                self.journal.set_step_output(step.key, key, value)
+            with self.journal.batch():
+                for key, value in step.finish(self.ctx).items():
+                    self.journal.set_step_output(step.key, key, value)
         self.journal.mark_step_done(step.key)
         self.emit(ev.StepDone(step.key, step.title))
         _maybe_crash_after_step(step.key)
 
-    def _ready(self, action: Action, by_id: dict[str, Action], inflight: dict[str, Inflight]) -> bool:
+    def _ready(self, action: Action) -> bool:
         for dep in action.after:
             entry = self.journal.entry(dep)
             if entry is None or entry.status != "confirmed":
@@ -164,16 +187,18 @@ class Runner:
                 return False
         return True
 
-    def _start(self, step: Step, action: Action) -> Inflight | None:
-        """Begin one action; returns the transaction in flight, or None when it finished at once."""
-        entry = self.journal.entry(action.id)
+    def _resume_or_run(self, step: Step, action: Action) -> Inflight | bool | None:
+        """A local action runs now (None); a journalled transaction is adopted or rebroadcast (its
+        Inflight); False means a fresh transaction to prepare with its round."""
         if action.chain is None:
             assert action.run is not None, action.id
             outputs = action.run(self.ctx)
-            self._record_outputs(step, action, outputs)
-            self.journal.record_done(action.id, outputs)
+            with self.journal.batch():
+                self._record_outputs(step, action, outputs)
+                self.journal.record_done(action.id, outputs)
             self.emit(ev.ActionDone(step.key, action.id, action.label, outputs.get("detail", "done")))
             return None
+        entry = self.journal.entry(action.id)
         if entry is not None and entry.has_transaction and entry.status in ("signed", "sent"):
             try:
                 tx, rebroadcast = self.sender.resume(entry)
@@ -181,57 +206,137 @@ class Runner:
                 self._fail(step, action, entry.tx_hash, error.reason)
             self.emit(ev.TxSent(step.key, action.id, tx.tx_hash, rebroadcast=rebroadcast))
             return tx
+        return False
+
+    def _prepare(self, action: Action) -> _Prepared:
+        """The read-only part of a fresh action (run in a worker thread): effect already on chain?
+        its transaction, and its gas (a revert here is reported before anything is signed)."""
+        entry = self.journal.entry(action.id)
         if action.done_on_chain is not None and (entry is None or not entry.has_transaction):
             found = action.done_on_chain(self.ctx)
             if found is not None:
-                self._record_outputs(step, action, found)
-                self.journal.record_done(action.id, found)
-                self.emit(ev.ActionSkipped(step.key, action.id, action.label, "already on chain"))
-                return None
+                return _Prepared(action, found=found)
         signer = self.ctx.signer(action.sender)
-        assert action.build is not None, action.id
+        assert action.build is not None and action.chain is not None, action.id
         try:
             request = action.build(self.ctx)
-            nonce = self.sender.peek_nonce(action.chain, signer.address)
-            if action.expected_nonce is not None and nonce != action.expected_nonce:
-                raise TxRejected(
-                    f"{signer.address} has nonce {nonce} on the {action.chain} chain, but the deployment "
-                    f"precomputed addresses from nonce {action.expected_nonce}; it must not send anything else "
-                    "during the bootstrap")
             tx = {"to": request.to, "data": request.data, "value": request.value}
             gas = request.gas if request.gas is not None else self.sender.estimate(action.chain, signer.address, tx)
-            if action.deploy_output:
-                self._record_outputs(step, action, {action.deploy_output: create_address(signer.address, nonce)})
-            sent = self.sender.send(action.id, action.chain, signer, tx, gas=gas,
-                                    nonce=self.sender.next_nonce(action.chain, signer.address))
         except TxRejected as error:
-            self._fail(step, action, None, error.reason)
-        self.emit(ev.TxSigned(step.key, action.id, action.label, action.chain, sent.sender, sent.nonce, sent.tx_hash))
-        self.emit(ev.TxSent(step.key, action.id, sent.tx_hash))
+            return _Prepared(action, refused=error.reason)
+        return _Prepared(action, tx=tx, gas=gas)
+
+    def _sign_round(self, step: Step, fresh: list[Action]) -> list[tuple[Action, Signed]]:
+        """Prepare the round in parallel, then allocate nonces and sign in the actions' order."""
+        for action in fresh:  # open keys here, not in the workers: opening may ask for a passphrase
+            self.ctx.signer(action.sender)
+        signed: list[tuple[Action, Signed]] = []
+        found: list[_Prepared] = []
+        for prepared in self._pool.map(self._prepare, fresh):
+            action = prepared.action
+            assert action.chain is not None
+            if prepared.found is not None:
+                found.append(prepared)
+                continue
+            if prepared.refused is not None:
+                self._fail(step, action, None, prepared.refused)
+            signer = self.ctx.signer(action.sender)
+            nonce = self.sender.next_nonce(action.chain, signer.address)
+            if action.expected_nonce is not None and nonce != action.expected_nonce:
+                self._fail(step, action, None, (
+                    f"{signer.address} has nonce {nonce} on the {action.chain} chain, but the deployment "
+                    f"precomputed addresses from nonce {action.expected_nonce}; it must not send anything else "
+                    "during the bootstrap"))
+            assert prepared.tx is not None
+            signed.append((action, self.sender.sign(action.id, action.chain, signer, prepared.tx,
+                                                    gas=prepared.gas, nonce=nonce)))
+        if found:
+            with self.journal.batch():
+                for prepared in found:
+                    assert prepared.found is not None
+                    self._record_outputs(step, prepared.action, prepared.found)
+                    self.journal.record_done(prepared.action.id, prepared.found)
+            for prepared in found:
+                self.emit(ev.ActionSkipped(step.key, prepared.action.id, prepared.action.label, "already on chain"))
+        return signed
+
+    def _send_round(self, step: Step, round_: list[tuple[Action, Signed]]) -> list[tuple[Action, Inflight]]:
+        """Journal every signed transaction of the round in one write, then broadcast them all."""
+        if not round_:
+            return []
+        with self.journal.batch():
+            for action, signed in round_:
+                if action.deploy_output:
+                    address = create_address(signed.sender, signed.nonce)
+                    self._record_outputs(step, action, {action.deploy_output: address})
+            self.sender.record([signed for _, signed in round_])
+        sent: list[tuple[Action, Inflight]] = []
+        for index, (action, signed) in enumerate(round_):
+            self.emit(ev.TxSigned(step.key, action.id, action.label, signed.chain, signed.sender, signed.nonce,
+                                  signed.tx_hash))
+            try:
+                sent.append((action, self.sender.broadcast(signed)))
+            except TxRejected as error:
+                # Nothing after it went out: free their nonces (failed, no receipt) so no gap is left.
+                with self.journal.batch():
+                    for later, _ in round_[index + 1:]:
+                        self.journal.record_failed(later.id, "not sent: an earlier transaction of its round was refused")
+                    self.journal.record_sent_many([a.id for a, _ in sent])
+                self._fail(step, action, signed.tx_hash, error.reason)
+            self.emit(ev.TxSent(step.key, action.id, signed.tx_hash))
+        self.journal.record_sent_many([action.id for action, _ in sent])
         return sent
 
-    def _finish(self, step: Step, action: Action, tx: Inflight, receipt: Any) -> None:
-        block, gas_used, status = int(receipt["blockNumber"]), int(receipt["gasUsed"]), int(receipt["status"])
-        if status != 1:
-            reason = self.sender.failure_reason(tx.chain, tx.tx_hash, block)
-            self.journal.record_receipt(action.id, block, gas_used, status)
-            self._fail(step, action, tx.tx_hash, reason)
-        outputs = {"block_number": block, "block_hash": receipt["blockHash"].to_0x_hex()
-                   if hasattr(receipt["blockHash"], "to_0x_hex") else str(receipt["blockHash"])}
+    def _collect_receipts(self, step: Step, chain: str, inflight: dict[str, Inflight],
+                          started: dict[str, float]) -> list[tuple[str, Inflight, Any]]:
+        mined = []
+        for action_id, tx in inflight.items():
+            if tx.chain != chain:
+                continue
+            receipt = self.sender.receipt(tx.chain, tx.tx_hash)
+            if receipt is not None:
+                mined.append((action_id, tx, receipt))
+            elif time.monotonic() - started[action_id] > RECEIPT_TIMEOUT:
+                raise StepFailed(step.key, action_id, f"transaction {tx.tx_hash} was not mined within "
+                                 f"{RECEIPT_TIMEOUT:.0f} s; it stays in the journal and is picked up when you "
+                                 "run again")
+        return mined
+
+    def _finish_round(self, step: Step, by_id: dict[str, Action], mined: list[tuple[str, Inflight, Any]]) -> None:
+        """Record a block's worth of receipts in one write; a reverted one then stops the step."""
+        reverted = [(a, tx, r) for a, tx, r in mined if int(r["status"]) != 1]
+        confirmed = [(a, tx, r) for a, tx, r in mined if int(r["status"]) == 1]
+        with self.journal.batch():
+            for action_id, _, receipt in confirmed:
+                self._confirm(step, by_id[action_id], receipt)
+            for action_id, _, receipt in reverted:
+                self.journal.record_receipt(action_id, int(receipt["blockNumber"]), int(receipt["gasUsed"]), 0)
+        for action_id, tx, receipt in confirmed:
+            self.emit(ev.TxConfirmed(step.key, action_id, by_id[action_id].label, tx.tx_hash,
+                                     int(receipt["blockNumber"]), int(receipt["gasUsed"])))
+        for action_id, tx, receipt in reverted:
+            reason = self.sender.failure_reason(tx.chain, tx.tx_hash, int(receipt["blockNumber"]))
+            self._fail(step, by_id[action_id], tx.tx_hash, reason)
+
+    def _confirm(self, step: Step, action: Action, receipt: Any) -> None:
+        block, gas_used = int(receipt["blockNumber"]), int(receipt["gasUsed"])
+        block_hash = receipt["blockHash"]
+        outputs: dict[str, Any] = {"block_number": block,
+                                   "block_hash": block_hash.to_0x_hex() if hasattr(block_hash, "to_0x_hex")
+                                   else str(block_hash)}
         if action.outputs is not None:
             outputs.update(action.outputs(self.ctx, receipt))
         if action.deploy_output:
             outputs[action.deploy_output] = receipt["contractAddress"]
         self._record_outputs(step, action, {k: v for k, v in outputs.items() if k not in ("block_number", "block_hash")})
-        self.journal.record_receipt(action.id, block, gas_used, status, outputs)
-        self.emit(ev.TxConfirmed(step.key, action.id, action.label, tx.tx_hash, block, gas_used))
+        self.journal.record_receipt(action.id, block, gas_used, 1, outputs)
 
     def _record_outputs(self, step: Step, action: Action, outputs: dict[str, Any]) -> None:
         for key, value in outputs.items():
             if key != "detail" and not key.startswith("_"):
                 self.journal.set_step_output(step.key, key, value)
 
-    def _fail(self, step: Step, action: Action, tx_hash: str | None, reason: str) -> Any:
+    def _fail(self, step: Step, action: Action, tx_hash: str | None, reason: str) -> NoReturn:
         entry = self.journal.entry(action.id)
         if entry is None or entry.status != "failed":
             self.journal.record_failed(action.id, reason)

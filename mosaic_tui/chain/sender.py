@@ -3,14 +3,16 @@
 Order of a send (ape's prepare -> fill -> sign -> send -> await, with our journal in the middle):
 simulate (a revert is reported before anything is signed), take the sender's next nonce from our own
 book, fill fees from the node, sign, write the signed bytes to the journal, broadcast, record "sent".
+The runner does this for a whole round at once: all signed, one journal write, all broadcast.
 After a crash, a journalled transaction is adopted if it was mined, waited for if the node still has
 it, and rebroadcast byte for byte otherwise: the same action is never signed twice.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from mosaic_tui.chain.rpc import ChainClient
@@ -18,6 +20,7 @@ from mosaic_tui.errors import MosaicError
 from mosaic_tui.journal import ActionEntry, Journal
 
 GAS_MARGIN = 1.25
+FEE_TTL = 1.0
 GAS_EXTRA = 20_000
 
 
@@ -27,6 +30,16 @@ class TxRejected(MosaicError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+@dataclass
+class Signed:
+    action_id: str
+    chain: str
+    sender: str
+    nonce: int
+    tx_hash: str
+    raw: bytes
 
 
 @dataclass
@@ -42,9 +55,7 @@ def revert_reason(error: BaseException) -> str:
     """The contract's revert string (or the node's message) from a web3 error, in plain words."""
     from web3.exceptions import ContractLogicError, Web3RPCError
 
-    if isinstance(error, ContractLogicError):
-        text = str(error.message or error)
-    elif isinstance(error, Web3RPCError):
+    if isinstance(error, ContractLogicError) or isinstance(error, Web3RPCError):
         text = str(error.message or error)
     else:
         text = str(error)
@@ -62,6 +73,7 @@ class TxSender:
         self._chain = chains  # looked up on use: the auxiliary chain exists only from step 3 on
         self._next_nonce: dict[tuple[str, str], int] = {}
         self.legacy_gas_price: dict[str, int | None] = {}
+        self._fees: dict[str, tuple[float, dict[str, int]]] = {}
 
     # -- nonces -----------------------------------------------------------------------------------
 
@@ -101,6 +113,15 @@ class TxSender:
         return int(estimate * GAS_MARGIN) + GAS_EXTRA
 
     def fees(self, chain: str) -> dict[str, int]:
+        """Fee fields from the node, reused for FEE_TTL seconds: a round of transactions shares them."""
+        cached = self._fees.get(chain)
+        if cached is not None and time.monotonic() - cached[0] < FEE_TTL:
+            return cached[1]
+        fees = self._read_fees(chain)
+        self._fees[chain] = (time.monotonic(), fees)
+        return fees
+
+    def _read_fees(self, chain: str) -> dict[str, int]:
         client = self._chain(chain)
         legacy = self.legacy_gas_price.get(chain)
         if legacy is not None:
@@ -112,15 +133,13 @@ class TxSender:
         tip = client.call("reading the priority fee", lambda: client.w3.eth.max_priority_fee)
         return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * base_fee + tip, "type": 2}
 
-    def send(self, action_id: str, chain: str, signer: Any, tx: dict[str, Any], *, gas: int | None = None,
-             nonce: int | None = None) -> Inflight:
-        """Sign, journal, broadcast. `nonce` given means the caller already allocated it."""
+    def set_legacy_gas_price(self, chain: str, price: int | None) -> None:
+        self.legacy_gas_price[chain] = price
+        self._fees.pop(chain, None)
+
+    def sign(self, action_id: str, chain: str, signer: Any, tx: dict[str, Any], *, gas: int, nonce: int) -> Signed:
+        """Fill fees and sign; nothing is recorded or sent yet (see `record` and `broadcast`)."""
         client = self._chain(chain)
-        sender = signer.address
-        if gas is None:
-            gas = self.estimate(chain, sender, tx)
-        if nonce is None:
-            nonce = self.next_nonce(chain, sender)
         full = {"to": None, "value": 0, "data": "0x", **tx, **self.fees(chain), "gas": gas, "nonce": nonce,
                 "chainId": client.chain_id}
         if full["to"] is None:
@@ -128,11 +147,18 @@ class TxSender:
         raw = client.call("signing", lambda: signer.sign(client.w3, full))
         from eth_utils import keccak
 
-        tx_hash = "0x" + keccak(raw).hex()
-        self.journal.record_signed(action_id, chain, sender, nonce, tx_hash, "0x" + raw.hex())
-        self._broadcast(client, raw, tx_hash)
-        self.journal.record_sent(action_id)
-        return Inflight(action_id, chain, tx_hash, sender, nonce)
+        return Signed(action_id, chain, signer.address, nonce, "0x" + keccak(raw).hex(), raw)
+
+    def record(self, signed: list[Signed]) -> None:
+        """Journal signed transactions before any of them is broadcast (one write for the lot)."""
+        with self.journal.batch():
+            for item in signed:
+                self.journal.record_signed(item.action_id, item.chain, item.sender, item.nonce, item.tx_hash,
+                                           "0x" + item.raw.hex())
+
+    def broadcast(self, signed: Signed) -> Inflight:
+        self._broadcast(self._chain(signed.chain), signed.raw, signed.tx_hash)
+        return Inflight(signed.action_id, signed.chain, signed.tx_hash, signed.sender, signed.nonce)
 
     def _broadcast(self, client: ChainClient, raw: bytes, tx_hash: str) -> None:
         try:
@@ -170,6 +196,9 @@ class TxSender:
         if entry.status != "sent":
             self.journal.record_sent(entry.action_id)
         return inflight, True
+
+    def chain(self, name: str) -> ChainClient:
+        return self._chain(name)
 
     def receipt(self, chain: str, tx_hash: str) -> Any | None:
         client = self._chain(chain)

@@ -124,7 +124,7 @@ def _constructor_args(ctx: Any, name: str) -> tuple[Any, ...]:
 
 
 def _bootstrap_gas_price(ctx: Any) -> None:
-    ctx.sender.legacy_gas_price["auxiliary"] = 0
+    ctx.sender.set_legacy_gas_price("auxiliary", 0)
 
 
 def step(ctx: Any) -> Step:

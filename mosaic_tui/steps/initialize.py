@@ -55,10 +55,22 @@ def _prove_gateway(ctx: Any) -> Tx:
     return Tx(ctx.out("ost_prime"), ctx.call_data("OSTPrime", "proveGateway", account_rlp, nodes, _height(ctx)))
 
 
+def _stake_proofs(ctx: Any) -> dict[str, list[bytes]]:
+    """Storage proofs of every gateway stake, from one eth_getProof call (a round of mints shares it)."""
+    if "stake_proofs" not in ctx.cache:
+        stakes = ctx.out("gateway_stakes")
+        keys = [proofs.storage_key_for_mapping(bytes.fromhex(s["message_hash"][2:]), STAKED_MESSAGES_SLOT)
+                for s in stakes]
+        proof = _get_proof(ctx, ctx.out("ost_gateway"), keys)
+        ctx.cache["stake_proofs"] = {s["message_hash"]: proofs.storage_proof_nodes(proof, index)
+                                     for index, s in enumerate(stakes)}
+    proofs_by_hash: dict[str, list[bytes]] = ctx.cache["stake_proofs"]
+    return proofs_by_hash
+
+
 def _mint(stake: dict[str, Any]) -> Any:
     def build(ctx: Any) -> Tx:
-        key = proofs.storage_key_for_mapping(bytes.fromhex(stake["message_hash"][2:]), STAKED_MESSAGES_SLOT)
-        nodes = proofs.storage_proof_nodes(_get_proof(ctx, ctx.out("ost_gateway"), [key]))
+        nodes = _stake_proofs(ctx)[stake["message_hash"]]
         data = ctx.call_data("OSTPrime", "mint", stake["amount"], checksum(stake["beneficiary"]),
                              checksum(stake["staker"]), stake["nonce"], nodes, _height(ctx))
         return Tx(ctx.out("ost_prime"), data)
@@ -96,7 +108,7 @@ def _raise_gas_price(ctx: Any) -> dict[str, Any]:
         raise StepFailed("4", "4.raise_gas_price", f"the auxiliary node reports a gas price of {reported} wei, below "
                                                    f"the kernel gas price {price} wei; set min_gas_price = {price} "
                                                    f"in its config ({ctx.out('node_config_path')}) and run again")
-    ctx.sender.legacy_gas_price["auxiliary"] = None
+    ctx.sender.set_legacy_gas_price("auxiliary", None)
     how = "set on the node" if applied else "reported by the node"
     return {"gas_price": price, "detail": f"auxiliary gas price {price} wei ({how})"}
 
@@ -106,7 +118,7 @@ def _minted_total(ctx: Any) -> dict[str, Any]:
 
 
 def _bootstrap_gas_price(ctx: Any) -> None:
-    ctx.sender.legacy_gas_price["auxiliary"] = None if ctx.has("gas_price") else 0
+    ctx.sender.set_legacy_gas_price("auxiliary", None if ctx.has("gas_price") else 0)
 
 
 def step(ctx: Any) -> Step:
