@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any

@@ -58,7 +58,7 @@ def _extra_data(plan: Plan) -> str:
     return units.parse_core_identifier(plan.core_identifier, None, "core.identifier")
 
 
-def genesis_json(plan: Plan, initial_proposer: str, ost_prime: str) -> dict[str, Any]:
+def genesis_json(plan: Plan, initial_proposer: str, ost_prime: str, *, timestamp: int = 0) -> dict[str, Any]:
     """Geth-style genesis that anvil loads with `--init` (plus `anvil_flags(plan)`).
 
     `initial_proposer` seals and deploys during the bootstrap; it gets no coin (the bootstrap runs
@@ -72,7 +72,9 @@ def genesis_json(plan: Plan, initial_proposer: str, ost_prime: str) -> dict[str,
     return {
         "config": {"chainId": aux.chain_id, **{fork: 0 for fork in GETH_FORKS}},
         "nonce": "0x0",
-        "timestamp": "0x0",
+        # The deployment passes the origin set-up block's time: fixed by the journal, so a resumed run
+        # regenerates the same genesis, and the new chain's clock starts near the present.
+        "timestamp": hex(timestamp),
         "extraData": _extra_data(plan),
         "gasLimit": hex(aux.gas_limit),
         "difficulty": "0x1",
@@ -118,7 +120,7 @@ BUILTINS: tuple[tuple[int, dict[str, Any]], ...] = (
 
 
 def aura_spec(plan: Plan, initial_proposer: str, ost_prime: str, proposer_set: str, *,
-              proposer_set_block: int = BOOTSTRAP_DEPLOYMENTS) -> dict[str, Any]:
+              proposer_set_block: int = BOOTSTRAP_DEPLOYMENTS, timestamp: int = 0) -> dict[str, Any]:
     """OpenEthereum/Nethermind Aura chain spec of the same chain.
 
     Sealers: the initial proposer alone from genesis, then whoever `ProposerSet` lists (a
@@ -132,7 +134,7 @@ def aura_spec(plan: Plan, initial_proposer: str, ost_prime: str, proposer_set: s
     if proposer_set_block < 1:
         raise ValueError("ProposerSet is deployed by a transaction, so its code exists from block 1 at the earliest")
     aux = plan.auxiliary
-    genesis = genesis_json(plan, initial_proposer, ost_prime)
+    genesis = genesis_json(plan, initial_proposer, ost_prime, timestamp=timestamp)
     accounts: dict[str, Any] = {f"0x{number:040x}": {"builtin": builtin} for number, builtin in BUILTINS}
     accounts.update(genesis["alloc"])
     chain_id = hex(aux.chain_id)
@@ -209,7 +211,7 @@ def genesis_matches(path: str | os.PathLike[str], expected: Mapping[str, Any]) -
 
 def write_genesis_files(out_dir: str | os.PathLike[str], plan: Plan, initial_proposer: str, ost_prime: str,
                         proposer_set: str, *, proposer_set_block: int = BOOTSTRAP_DEPLOYMENTS,
-                        validator_signers: Sequence[str] | None = None) -> dict[str, Path]:
+                        validator_signers: Sequence[str] | None = None, timestamp: int = 0) -> dict[str, Path]:
     """Write genesis.json, spec.json, node.toml and docker-compose.yml (all public, 0644) into `out_dir`.
 
     `validator_signers` are the auxiliary addresses of the authority nodes in the compose sketch
@@ -218,8 +220,9 @@ def write_genesis_files(out_dir: str | os.PathLike[str], plan: Plan, initial_pro
     out = Path(out_dir)
     signers = list(validator_signers) if validator_signers is not None else \
         [v.auxiliary_address for v in plan.validators]
-    genesis = genesis_json(plan, initial_proposer, ost_prime)
-    spec = aura_spec(plan, initial_proposer, ost_prime, proposer_set, proposer_set_block=proposer_set_block)
+    genesis = genesis_json(plan, initial_proposer, ost_prime, timestamp=timestamp)
+    spec = aura_spec(plan, initial_proposer, ost_prime, proposer_set, proposer_set_block=proposer_set_block,
+                     timestamp=timestamp)
     return {
         "genesis_path": atomic_write(out / "genesis.json", dumps_json(genesis)),
         "spec_path": atomic_write(out / "spec.json", dumps_json(spec)),

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mosaic_tui import events
 from mosaic_tui.errors import MosaicError
 
 ROLE_NAMES = {"deployer": "deployer", "proposer": "initial proposer"}

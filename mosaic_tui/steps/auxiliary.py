@@ -25,10 +25,12 @@ def _addresses(ctx: Any) -> dict[str, str]:
     return auxiliary_addresses(ctx.signer("proposer").address)
 
 
-def _write_genesis(ctx: Any) -> dict[str, Any]:
+def _write_genesis(ctx: Any, proposer_set_block: int | None = None) -> dict[str, Any]:
     proposer = ctx.signer("proposer").address
     at = _addresses(ctx)
-    paths = genesis.write_genesis_files(ctx.out_dir, ctx.plan, proposer, at["ost_prime"], at["proposer_set"])
+    extra = {} if proposer_set_block is None else {"proposer_set_block": proposer_set_block}
+    paths = genesis.write_genesis_files(ctx.out_dir, ctx.plan, proposer, at["ost_prime"], at["proposer_set"],
+                                        timestamp=int(ctx.out("setup_timestamp")), **extra)
     outputs: dict[str, Any] = {"initial_proposer": proposer, "genesis_path": str(paths["genesis_path"]),
                                "spec_path": str(paths["spec_path"]), "node_config_path": str(paths["node_config_path"])}
     outputs["detail"] = f"wrote {paths['genesis_path']} and {paths['spec_path']}"
@@ -38,7 +40,8 @@ def _write_genesis(ctx: Any) -> dict[str, Any]:
 def _check_genesis_file(ctx: Any) -> None:
     """Refuse to go on with a genesis that is not what this plan generates (edited, or another plan's)."""
     path = Path(ctx.out("genesis_path"))
-    expected = genesis.genesis_json(ctx.plan, ctx.out("initial_proposer"), _addresses(ctx)["ost_prime"])
+    expected = genesis.genesis_json(ctx.plan, ctx.out("initial_proposer"), _addresses(ctx)["ost_prime"],
+                                    timestamp=int(ctx.out("setup_timestamp")))
     try:
         found = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -86,7 +89,7 @@ def _start_node(ctx: Any) -> dict[str, Any]:
             name="auxiliary", block_time=block_time, host=parsed.hostname or devnet.DEFAULT_HOST, port=parsed.port or devnet.AUXILIARY_PORT,
             chain_id=ctx.plan.auxiliary.chain_id, hardfork="berlin", accounts=0, genesis=Path(ctx.out("genesis_path")),
             log_path=directory / "auxiliary.log",  # anvil cannot dump the state of a chain started with --init
-            extra_args=["--gas-price", "0"], detached=True)
+            extra_args=genesis.anvil_flags(ctx.plan), detached=True)
         devnet.add_node(directory, node)
     elif not ctx.plan.devnet:
         deadline = time.monotonic() + NODE_WAIT
@@ -141,4 +144,16 @@ def step(ctx: Any) -> Step:
             build=lambda c, n=name: Tx(None, c.deploy_data(n, *_constructor_args(c, n))),
             deploy_output=AUXILIARY_OUTPUTS[name]))
         previous = (action_id,)
+    actions.append(Action(id="3.spec_switch_block", label="write the ProposerSet switch block into spec.json",
+                          after=(previous[0],), run=_finish_spec))
     return Step("3", "Auxiliary chain", actions, before=_bootstrap_gas_price)
+
+
+def _finish_spec(ctx: Any) -> dict[str, Any]:
+    """Authority nodes that join later must switch to ProposerSet exactly where its code exists."""
+    entry = ctx.journal.entry("3.deploy.proposer_set")
+    block = entry.receipt.block_number if entry is not None and entry.receipt is not None else None
+    if block is None:  # found on chain by an earlier run: the spec written then stays
+        return {"detail": "spec.json unchanged"}
+    _write_genesis(ctx, proposer_set_block=block)
+    return {"detail": f"spec.json switches to ProposerSet after block {block}"}

@@ -99,4 +99,5 @@ def _setup_block(ctx: Any) -> dict[str, Any]:
     stakes = [dict(e.outputs["_stake"]) for e in sorted(entries, key=lambda e: e.action_id)
               if "_stake" in e.outputs]
     return {"setup_block_number": number, "setup_block_hash": block["hash"].to_0x_hex(),
-            "setup_state_root": block["stateRoot"].to_0x_hex(), "gateway_stakes": stakes}
+            "setup_state_root": block["stateRoot"].to_0x_hex(), "setup_timestamp": int(block["timestamp"]),
+            "gateway_stakes": stakes}

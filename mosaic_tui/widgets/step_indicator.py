@@ -11,10 +11,10 @@ from textual.widget import Widget
 # (page name, full label, short label); the short one is used when the full line does not fit.
 PAGES: tuple[tuple[str, str, str], ...] = (
     ("welcome", "Start", "S"),
-    ("prerequisites", "0 Chains", "0"),
-    ("validators", "0 Validators", "0"),
-    ("review", "0 Review", "0"),
-    ("step-0", "Devnet", "D"),
+    ("prerequisites", "Chains", "C"),
+    ("validators", "Validators", "V"),
+    ("review", "Review", "R"),
+    ("step-0", "Fund", "F"),
     ("step-1", "1 Origin", "1"),
     ("step-2", "2 Staking", "2"),
     ("step-3", "3 Auxiliary", "3"),
@@ -48,14 +48,12 @@ class StepIndicator(Widget):
         labels = [(name, full, brief) for name, full, brief in PAGES if name in self._names]
         for position, (name, full, brief) in enumerate(labels):
             if position:
-                text.append(SEPARATOR.strip() if short else SEPARATOR, style="dim")
-                if short:
-                    text.append(" ")
+                text.append(SEPARATOR, style="dim")
             label = full if (not short or name == self.current) else brief
             if name == self.current:
                 text.append(f" {label} ", style="bold reverse")
             elif name in self.done:
-                text.append(f"✓{label}" if short else f"✓ {label}", style="green")
+                text.append(f"✓{label}", style="green")
             else:
                 text.append(label, style="dim")
         return text
