@@ -14,7 +14,7 @@ from typing import Any
 from mosaic_tui import devnet, events, keys
 from mosaic_tui.chain.sender import TxSender
 from mosaic_tui.deployment import Deployment
-from mosaic_tui.errors import InputErrors
+from mosaic_tui.errors import DevnetError, InputErrors
 from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.plan import Plan, load_plan, plan_from_dict, save_plan
 from mosaic_tui.preflight import PreflightReport, run_preflight
@@ -80,10 +80,25 @@ def prepare(plan_path: Path, *, passphrase: keys.Passphrase | None = None,
                                               "or start a new deployment with a new plan file.")])
     ctx = Deployment(plan, plan_path, journal, passphrase=passphrase, on_wait=on_wait)
     ctx.devnet_dir = devnet_dir
+    _check_devnet_auxiliary(plan, journal)
     report = run_preflight(ctx)
     if report.problems:
         raise InputErrors(report.problems)
     return Prepared(ctx, report)
+
+
+def _check_devnet_auxiliary(plan: Plan, journal: Journal) -> None:
+    """A devnet's auxiliary chain lives only as long as its anvil process (it cannot save a chain started
+    from a genesis file); say so at once rather than retrying a node that will never come back."""
+    entry = journal.entry("3.start_node")
+    if not plan.devnet or entry is None or entry.status != "confirmed":
+        return
+    try:
+        devnet.rpc_call(plan.auxiliary.rpc, "eth_chainId", timeout=2.0)
+    except Exception:
+        raise DevnetError(f"the devnet's auxiliary chain at {plan.auxiliary.rpc} is gone (it ends when its node "
+                          "stops); its deployment cannot continue. Start a fresh one: mosaic-tui devnet down, then "
+                          "mosaic-tui deploy --devnet with a new --out folder.") from None
 
 
 def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inflight: int | None = None,

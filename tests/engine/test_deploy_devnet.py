@@ -115,3 +115,13 @@ def test_status_once_shows_the_deployed_validators(devnet_run: DevnetRun) -> Non
         assert validator.origin_address in row and validator.auxiliary_address in row
         assert "1,00" in row  # the stake, 1000+ OST, as the table writes it
     assert result.stdout.count("yes") >= 6  # every validator in PollingPlace and in ProposerSet
+
+
+def test_resuming_after_the_devnet_auxiliary_chain_is_gone_says_so(devnet_run: DevnetRun) -> None:
+    assert devnet_run.deploy_devnet(1).returncode == 0
+    auxiliary = devnet.load_record(devnet_run.directory)["auxiliary"]
+    auxiliary.stop()
+    result = devnet_run.cli("deploy", str(devnet_run.plan), "--yes")
+    assert result.returncode == 1
+    assert "the devnet's auxiliary chain" in result.stderr and "is gone" in result.stderr
+    assert "Traceback" not in result.stderr
