@@ -63,6 +63,10 @@ def _planned(step: Any, journal: Any) -> StepPlanned:
     return StepPlanned(step.key, step.title, tuple(rows))
 
 
+class _Paused(Exception):
+    """Raised between two steps when the operator asked for a pause (never escapes `run_steps`)."""
+
+
 def run_steps(prepared: Any, emit: Callable[[Any], None], *, should_stop: Callable[[], bool] = lambda: False,
               pause_requested: Callable[[], bool] = lambda: False, max_inflight: int | None = None) -> bool:
     """Run the remaining steps like `deploy.execute`; True when all are done, False when paused.
@@ -76,6 +80,17 @@ def run_steps(prepared: Any, emit: Callable[[Any], None], *, should_stop: Callab
 
     ctx = prepared.ctx
     journal = ctx.journal
+
+    def listed(build: Callable[[Any], Any], first: bool) -> Callable[[Any], Any]:
+        # The runner builds each step just before running it, so this is the moment between two steps.
+        def factory(context: Any) -> Any:
+            if not first and pause_requested():
+                raise _Paused
+            step = build(context)
+            emit(_planned(step, journal))
+            return step
+        return factory
+
     journal.lock()
     try:
         if journal.plan_digest is None:
@@ -84,12 +99,10 @@ def run_steps(prepared: Any, emit: Callable[[Any], None], *, should_stop: Callab
         ctx.sender = sender
         runner = Runner(ctx, journal, sender, emit, max_inflight=max_inflight, should_stop=should_stop)
         factories = build_steps(ctx)
-        for position, build in enumerate(factories):
-            step = build(ctx)
-            emit(_planned(step, journal))
-            runner.run_step(step)
-            if position < len(factories) - 1 and pause_requested():
-                return False
+        try:
+            runner.run_steps([listed(build, position == 0) for position, build in enumerate(factories)])
+        except _Paused:
+            return False
         return True
     finally:
         journal.unlock()

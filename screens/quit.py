@@ -1,4 +1,4 @@
-"""Asks, on quit, whether the local devnet should keep running."""
+"""The quit questions: stop a running deployment (it resumes later), and keep or stop the local devnet."""
 
 from __future__ import annotations
 
@@ -22,4 +22,22 @@ class QuitScreen(ModalScreen[str]):
             yield Button("Cancel", id="cancel")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id or "cancel")
+
+
+class StopDeploymentScreen(ModalScreen[str]):
+    """Dismisses with "stop" or "cancel"."""
+
+    BINDINGS = [Binding("escape", "dismiss('cancel')", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Grid(id="stop-dialog"):
+            yield Label("A deployment is running. Stop it and quit? Transactions already sent stay in the "
+                        "journal; the next run adopts them and goes on from there.", id="stop-question")
+            yield Button("Stop and quit", id="stop", variant="warning")
+            yield Button("Keep deploying", id="cancel", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
         self.dismiss(event.button.id or "cancel")

@@ -1,14 +1,15 @@
-"""The first screen: what the wizard will do, and where to do it (local devnet or the operator's chains)."""
+"""The first screen: what the wizard will do, where to do it (local devnet or the operator's chains), and
+the offer to resume a deployment that a journal shows unfinished."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Static
 
 from mosaic_tui.messages import ModeChosen
+from screens.base import WizardScreen
 
 STEPS = (
     ("0", "Prerequisites", "origin RPC, deployment key, OST, validators, core identifier; preflight checks"),
@@ -20,17 +21,18 @@ STEPS = (
 )
 
 
-class WelcomeScreen(Screen[None]):
-    """Names the six steps and offers the two ways to start."""
+class WelcomeScreen(WizardScreen):
+    """Names the six steps and offers the ways to start."""
 
+    PAGE = "welcome"
     BINDINGS = [
         Binding("d", "choose('devnet')", "Local devnet"),
         Binding("o", "choose('own')", "My own chains"),
+        Binding("r", "choose('resume')", "Resume"),
     ]
 
-    def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
-        with Vertical(id="welcome"):
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="welcome", classes="page-body"):
             yield Static("Deploy a Mosaic meta-blockchain", id="welcome-title")
             yield Static(
                 "An origin chain holds the value and the staked validators; a new auxiliary PoA chain "
@@ -40,15 +42,46 @@ class WelcomeScreen(Screen[None]):
             for number, title, text in STEPS:
                 yield Static(f"[b]{number}[/b]  [b]{title}[/b] — {text}", classes="welcome-step")
             with Horizontal(id="welcome-choices"):
-                yield Button("Local devnet", id="devnet", variant="primary")
-                yield Button("My own chains", id="own")
+                yield Button("Local devnet (d)", id="devnet", variant="primary")
+                yield Button("My own chains (o)", id="own")
+                yield Button("Resume (r)", id="resume", variant="warning")
+            yield Static("", id="welcome-resume")
             yield Static("", id="welcome-status")
-        yield Footer()
+
+    _summary = None
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        self._summary = summary = self.wizard.resumable()
+        resume = self.query_one("#resume", Button)
+        resume.display = summary is not None
+        note = self.query_one("#welcome-resume", Static)
+        if summary is None:
+            note.update("")
+        else:
+            note.update(f"[b]An unfinished deployment[/b] of {summary.plan_path}: {summary.sentence()}. "
+                        "Press [b]r[/b] to resume it where it stopped.")
+        super().refresh_view()
+
+    def can_go_back(self) -> bool:
+        return False
+
+    def can_go_next(self) -> bool:
+        return not self.wizard.deploying and self.wizard.form is not None and self.wizard.mode is not None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose" and parameters == ("resume",):
+            return True if self._summary is not None else None
+        return super().check_action(action, parameters)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id in ("devnet", "own"):
+        if event.button.id in ("devnet", "own", "resume"):
+            event.stop()
             self.post_message(ModeChosen(event.button.id))
+            return
+        super().on_button_pressed(event)
 
     def action_choose(self, mode: str) -> None:
         self.post_message(ModeChosen(mode))

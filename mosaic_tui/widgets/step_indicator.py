@@ -43,13 +43,14 @@ class StepIndicator(Widget):
         self._names = tuple(pages)
         self.refresh()
 
-    def _line(self, short: bool) -> Text:
+    def _line(self, short: frozenset[str]) -> Text:
+        """The line with the pages in `short` written by their one-letter code."""
         text = Text(no_wrap=True, overflow="ellipsis")
         labels = [(name, full, brief) for name, full, brief in PAGES if name in self._names]
         for position, (name, full, brief) in enumerate(labels):
             if position:
                 text.append(SEPARATOR, style="dim")
-            label = full if (not short or name == self.current) else brief
+            label = brief if name in short and name != self.current else full
             if name == self.current:
                 text.append(f" {label} ", style="bold reverse")
             elif name in self.done:
@@ -59,6 +60,11 @@ class StepIndicator(Widget):
         return text
 
     def render(self) -> Text:
-        full = self._line(short=False)
+        # Shorten what matters least first: the pages already done, then those still to come.
         width = self.content_size.width or 200
-        return full if full.cell_len <= width else self._line(short=True)
+        done = frozenset(name for name in self._names if name in self.done)
+        for short in (frozenset(), done, frozenset(self._names)):
+            line = self._line(short)
+            if line.cell_len <= width:
+                return line
+        return line

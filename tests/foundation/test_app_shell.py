@@ -29,7 +29,7 @@ async def test_welcome_names_the_six_steps_and_own_chains(tmp_path: Path) -> Non
         await pilot.press("o")
         await pilot.pause()
         assert f"the plan is read from and saved to {tmp_path / 'plan.toml'}" in _text(app)
-        await pilot.press("q")  # no devnet of ours: quits at once
+        await pilot.press("ctrl+q")  # no devnet of ours: quits at once ("q" would go into the form field)
     assert app.return_code == 0
 
 
@@ -50,7 +50,7 @@ async def test_devnet_choice_starts_a_node_and_quit_can_stop_it(tmp_path: Path) 
             node = devnet.load_record(directory)["origin"]
             assert node.is_ours()
 
-            await pilot.press("q")
+            await pilot.press("ctrl+q")  # "q" would be typed into the focused form field
             await pilot.pause()
             assert isinstance(app.screen, QuitScreen)
             await pilot.click("#stop")

@@ -1,0 +1,124 @@
+"""The validator status panel: stakes and weights on origin, OST and ETH, base coin on the auxiliary chain,
+PollingPlace and ProposerSet membership, and each chain's last block, refreshed on a timer.
+
+The next read is scheduled only when the last one has finished (a slow node never piles up reads), and
+the table's rows are updated by key (see ValidatorStatusTable). Usable during and after a deployment,
+and on its own with `mosaic-tui status PLAN --watch`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from mosaic_tui.messages import SnapshotTaken
+from mosaic_tui.widgets.status_table import ValidatorStatusTable
+
+REFRESH_SECONDS = 3.0
+
+
+def chain_line(chain: Any) -> str:
+    if not chain.url:
+        return f"[b]{chain.name}[/b]  no RPC URL known yet"
+    if not chain.reachable:
+        return f"[b]{chain.name}[/b]  {escape(chain.url)}  [red]not answering[/]"
+    return f"[b]{chain.name}[/b]  {escape(chain.url)}  chain id {chain.chain_id}  block {chain.block_number}"
+
+
+class ValidatorStatusScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("r", "refresh_now", "Refresh now"),
+    ]
+
+    def __init__(self, plan: Any, plan_path: Path, *, exit_on_close: bool = False,
+                 interval: float = REFRESH_SECONDS) -> None:
+        super().__init__()
+        self.plan = plan
+        self.plan_path = plan_path
+        self.exit_on_close = exit_on_close
+        self.interval = interval
+        self.monitor: Any = None
+        self.reading = False
+        self._timer: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Vertical(id="status", classes="page-body"):
+            yield Static(f"[b]Validator status[/b] of {escape(str(self.plan_path))}", id="status-title")
+            yield Static("[dim]reading both chains …[/]", id="status-origin")
+            yield Static("", id="status-auxiliary")
+            yield ValidatorStatusTable(id="status-table")
+            yield Static("", id="status-note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_refresh_now()
+
+    def action_refresh_now(self) -> None:
+        if self.reading:
+            return
+        self.reading = True
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.read_snapshot()
+
+    def _outputs(self) -> dict[str, Any]:
+        from mosaic_tui.errors import MosaicError
+        from mosaic_tui.journal import Journal, journal_path
+
+        path = journal_path(self.plan_path)
+        try:
+            return Journal.load(path).outputs() if path.is_file() else {}
+        except MosaicError:
+            return {}
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="snapshot")
+    def read_snapshot(self) -> None:
+        from mosaic_tui import monitor
+
+        outputs = self._outputs()
+        if self.monitor is None:
+            self.monitor = monitor.plan_monitor(self.plan, outputs)
+        else:  # a deployment in progress adds addresses between reads
+            self.monitor.addresses = monitor.monitor_addresses(self.plan, outputs)
+        self.post_message(SnapshotTaken(self.monitor.snapshot()))
+
+    def on_snapshot_taken(self, message: SnapshotTaken) -> None:
+        self.show(message.snapshot)
+        self.reading = False
+        if self.is_attached:
+            self._timer = self.set_timer(self.interval, self.action_refresh_now)
+
+    def show(self, snapshot: Any) -> None:
+        self.query_one("#status-origin", Static).update(
+            chain_line(snapshot.origin) + (f"  kernel height {snapshot.kernel_height}"
+                                           if snapshot.kernel_height is not None else ""))
+        auxiliary = chain_line(snapshot.auxiliary)
+        if snapshot.proposers is not None:
+            auxiliary += f"  proposers {len(snapshot.proposers)}"
+        self.query_one("#status-auxiliary", Static).update(auxiliary)
+        self.query_one(ValidatorStatusTable).show(snapshot)
+        note = [f"[dim]stake, OST and base coin in whole units; read in {snapshot.seconds * 1000:.0f} ms with "
+                f"{snapshot.http_requests} requests; refreshed every {self.interval:g} s after the last read[/]"]
+        note += [f"[red]{escape(error)}[/]" for error in snapshot.errors[:3]]
+        self.query_one("#status-note", Static).update("\n".join(note))
+
+    def on_unmount(self) -> None:
+        if self.monitor is not None:
+            self.monitor.close()
+
+    def action_close(self) -> None:
+        if self.exit_on_close:
+            self.app.exit()
+        else:
+            self.dismiss()

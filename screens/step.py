@@ -1,0 +1,158 @@
+"""One screen per deployment step (devnet preparation, 1-4): a progress bar and the live action table.
+
+The App owns the deployment and folds its events into `app.progress`; this screen only shows that
+model and is told which row changed. Pause stops after the running step; Continue starts the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, ProgressBar, Static
+
+from mosaic_tui.messages import DeploymentProgressed, StepListed
+from mosaic_tui.widgets.action_table import FIXED_WIDTH, ActionTable
+from mosaic_tui.widgets.progress_model import StepProgress
+from screens.base import WizardScreen
+
+TITLES = {"0": "Devnet preparation", "1": "Origin contracts", "2": "Staking", "3": "Auxiliary chain",
+          "4": "Initialize auxiliary"}
+ABOUT = {
+    "0": "The deployer deploys a dev OST token and gives every validator the ETH and OST a real operator's "
+         "accounts would already hold.",
+    "1": "Deploy OriginCore (its constructor deploys Stake), then OSTGateway, on the origin chain.",
+    "2": "Validators approve their stakes; Stake.initialize pulls them and opens kernel K0; everyone stakes "
+         "OST in OSTGateway for base coin.",
+    "3": "Write genesis.json and the Aura spec, start the auxiliary node, deploy the six auxiliary contracts at "
+         "zero gas price.",
+    "4": "Prove K0 against the origin set-up block, mint the base coin, hand over from the initial proposer, "
+         "raise the gas price.",
+}
+STATE_WORDS = {"waiting": "[dim]not started[/]", "running": "[yellow]running[/]", "done": "[green]done[/]",
+               "failed": "[b red]failed[/]", "stopped": "[yellow]stopped; resumes where it stopped[/]"}
+
+
+class StepScreen(WizardScreen):
+    BINDINGS = [
+        Binding("p", "pause", "Pause after this step"),
+        Binding("c", "continue", "Continue"),
+    ]
+
+    def __init__(self, step: str) -> None:
+        self.step = step
+        self.PAGE = f"step-{step}"  # type: ignore[misc]
+        super().__init__(name=self.PAGE)
+
+    def compose_body(self) -> ComposeResult:
+        width = max(24, self.app.size.width - FIXED_WIDTH - 4)
+        with Vertical(id="step", classes="page-body"):
+            yield Static(f"[b]Step {self.step} — {TITLES[self.step]}[/b]  {ABOUT[self.step]}", id="step-about")
+            with Horizontal(id="step-progress"):
+                yield ProgressBar(total=None, show_eta=False, id="step-bar")
+                yield Static("", id="step-state")
+            yield ActionTable(label_width=width, id="step-actions")
+            yield Static("", id="step-detail")
+
+    @property
+    def model(self) -> StepProgress | None:
+        return self.wizard.progress.steps.get(self.step)
+
+    def refresh_view(self) -> None:
+        model = self.model
+        table = self.query_one(ActionTable)
+        if model is not None:
+            table.show_step(model)
+        self._show_counts()
+        self._show_detail()
+        super().refresh_view()
+
+    def show_progress(self, message: DeploymentProgressed, row: Any) -> None:
+        """The App folded one event into the model; show what changed."""
+        model = self.model
+        if model is None:
+            return
+        if isinstance(message, StepListed):
+            self.query_one(ActionTable).show_step(model)
+        elif row is not None:
+            self.query_one(ActionTable).show_row(row)
+        self._show_counts()
+        self._show_detail()
+        self.refresh_nav()
+
+    def _show_counts(self) -> None:
+        model = self.model
+        bar = self.query_one(ProgressBar)
+        state = self.query_one("#step-state", Static)
+        if model is None:
+            bar.update(total=None)
+            state.update("[dim]not started[/]")
+            return
+        bar.update(total=max(model.total, 1), progress=model.completed)
+        text = f"{model.completed}/{model.total} actions  {STATE_WORDS.get(model.state, model.state)}"
+        if model.waiting:
+            text += f"\n[yellow]waiting:[/] {escape(model.waiting)}"
+        state.update(text)
+
+    def _show_detail(self) -> None:
+        model = self.model
+        detail = self.query_one("#step-detail", Static)
+        table = self.query_one(ActionTable)
+        if model is None or not model.rows or table.row_count == 0:
+            detail.update("")
+            return
+        key = list(model.rows)[min(max(table.cursor_row, 0), len(model.rows) - 1)]
+        row = model.rows[key]
+        parts = [f"[b]{escape(row.label)}[/b] ({row.action})"]
+        if row.sender:
+            parts.append(f"sender {row.sender}")
+        if row.tx_hash:
+            parts.append(f"transaction {row.tx_hash}")
+        if row.note:
+            parts.append(("[red]" if row.status == "failed" else "[dim]") + escape(row.note) + "[/]")
+        detail.update("\n".join(parts))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    # -- navigation -----------------------------------------------------------------------------
+
+    def _visible(self, page: str | None) -> bool:
+        if page is None:
+            return False
+        if page == "export":
+            return self.wizard.finished
+        if page.startswith("step-"):
+            return page.split("-")[1] in self.wizard.progress.steps
+        return True
+
+    def can_go_back(self) -> bool:
+        return not self.wizard.deploying and self.wizard.neighbour(self.PAGE, -1) is not None
+
+    def can_go_next(self) -> bool:
+        return not self.wizard.deploying and self._visible(self.wizard.neighbour(self.PAGE, +1))
+
+    def nav_note(self) -> str:
+        app = self.wizard
+        if app.deploying:
+            return "[yellow]transactions in flight[/] — p pauses after this step"
+        if not app.finished and app.progress.steps:
+            return "c continues the deployment"
+        return ""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause":
+            return True if self.wizard.deploying else None
+        if action == "continue":
+            app = self.wizard
+            return True if not app.deploying and not app.finished and app.progress.steps else None
+        return super().check_action(action, parameters)
+
+    def action_pause(self) -> None:
+        self.wizard.request_pause()
+
+    def action_continue(self) -> None:
+        self.wizard.start_deployment()

@@ -1,0 +1,70 @@
+"""The benchmark scripts still run: each once with tiny sizes, in a subprocess, as an operator would.
+
+Figures are not judged here (timings on a shared machine prove nothing); what is checked is that
+every figure line is printed and that the numbers agree with each other where they must.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ROOT / "benchmarks"
+
+pytestmark = pytest.mark.slow
+
+
+def run_script(name: str, *args: str) -> str:
+    result = subprocess.run([sys.executable, str(BENCHMARKS / name), *args], capture_output=True, text=True,
+                            timeout=180, cwd=ROOT, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_deploy_latency_runs_both_modes_on_one_validator() -> None:
+    out = run_script("deploy_latency.py", "--sizes", "1", "--block-time", "0")
+    lines = {mode: re.search(rf"^deploy validators=1\s+mode={mode}\s+wall=\s*[0-9.]+s txs=(\d+)\s+"
+                             r"origin: rounds=(\d+)\s+span=(\d+) .*auxiliary: rounds=(\d+)\s+span=(\d+) .*"
+                             r"rounds_total=(\d+)$", out, re.M)
+             for mode in ("default", "serial")}
+    assert all(lines.values()), out
+    for match in lines.values():
+        txs, origin, origin_span, auxiliary, auxiliary_span, total = map(int, match.groups())
+        # Automine: a block per transaction, so every transaction is its own round and spans are gap-free.
+        assert (origin, auxiliary) == (origin_span, auxiliary_span)
+        assert origin + auxiliary == total == txs
+    assert lines["default"][1] == lines["serial"][1]  # the same deployment either way
+    assert re.search(r"^ratio validators=1\s+serial/default wall=\s*[0-9.]+x", out, re.M), out
+    assert "targets: not judged" in out
+
+
+def test_gas_per_step_prints_the_tables_for_one_validator() -> None:
+    out = run_script("gas_per_step.py", "--validators", "1")
+    assert "optimizer enabled, runs 200, evmVersion berlin" in out
+    for contract in ("OriginCore", "OSTGateway", "OriginBlockStore", "KernelGateway", "OSTPrime", "ProposerSet"):
+        assert re.search(rf"^{contract}\b.*\s[1-9][0-9,]+\s+[0-9.]+$", out, re.M), (contract, out)
+    for step in "01234":
+        assert re.search(rf"^{step}\s+\S.*\s(origin|auxiliary)\s+\d+\s+[0-9,]+\s+[0-9.]+$", out, re.M), (step, out)
+    total = re.search(r"^total origin gas ([0-9,]+) = ([0-9.]+) ETH at 20 gwei; auxiliary gas ([0-9,]+) \(cost 0\)$",
+                      out, re.M)
+    assert total, out
+    assert float(total[2]) == pytest.approx(int(total[1].replace(",", "")) * 20e-9, abs=1e-6)
+    assert int(total[3].replace(",", "")) > 0
+    auxiliary_rows = [line for line in out.splitlines() if re.search(r"\sauxiliary\s.*\s\d+\.\d{6}$", line)]
+    assert len(auxiliary_rows) >= 6 + 2, out  # six deployments, two auxiliary steps at least
+    assert all(line.endswith(" 0.000000") for line in auxiliary_rows), auxiliary_rows  # zero price: free
+
+
+def test_startup_prints_first_paint_ratio_and_engine_imports() -> None:
+    out = run_script("startup.py", "--repeat", "1")
+    for app in ("mosaic-tui", "hello-world"):
+        assert re.search(rf"^first paint {app}\s+median [0-9.]+ s", out, re.M), out
+    assert re.search(r"^ratio mosaic-tui/hello-world first paint: [0-9.]+\s+target <= 1.5: (met|NOT met)$", out, re.M)
+    assert re.search(r"^engine import \(mosaic_tui.deploy\): total \d+ ms over \d+ modules$", out, re.M), out
+    assert len(re.findall(r"^\s+[0-9.]+ ms own\s+[0-9.]+ ms cumulative\s+\S+$", out, re.M)) == 10, out
+    assert "engine imports textual: no" in out
