@@ -31,38 +31,40 @@ def wait_for(probe, timeout: float = 10.0):
     raise AssertionError("condition not met in time")
 
 
-def anvil_pids() -> set[int]:
+def anvil_pids(port: int | None = None) -> set[int]:
+    """Running anvil processes (on `port` only, when given: other suites may run nodes meanwhile)."""
     pids = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                cmd = (entry / "cmdline").read_bytes().split(b"\0")
+                cmd = [part.decode(errors="replace") for part in (entry / "cmdline").read_bytes().split(b"\0")]
             except OSError:
                 continue
-            if cmd and Path(cmd[0].decode(errors="replace")).name == "anvil" and devnet.pid_alive(int(entry.name)):
+            if not cmd or Path(cmd[0]).name != "anvil" or not devnet.pid_alive(int(entry.name)):
+                continue
+            if port is None or str(port) in cmd:
                 pids.add(int(entry.name))
     return pids
 
 
 def test_up_status_down_cycle_keeps_state_and_leaves_nothing(tmp_path: Path) -> None:
     directory = tmp_path / "devnet"
-    before = anvil_pids()
+    port = devnet.free_port()
     try:
-        _cycle(directory, before)
+        _cycle(directory, port)
     finally:
         for node in devnet.load_record(directory).values():  # whatever failed, stop what we started
             node.stop()
-    assert anvil_pids() == before
+    assert anvil_pids(port) == set()
 
 
-def _cycle(directory: Path, before: set[int]) -> None:
-    port = devnet.free_port()
+def _cycle(directory: Path, port: int) -> None:
     started = run_cli("devnet", "up", "--port", str(port), "--chain-id", "4242", env_dir=directory)
     assert started.returncode == 0, started.stderr
     assert "origin node started" in started.stdout and "mosaic-tui devnet down" in started.stdout
     record = json.loads((directory / "devnet.json").read_text())["nodes"]["origin"]
     assert record["port"] == port and record["chain_id"] == 4242
-    assert anvil_pids() - before == {record["pid"]}
+    assert anvil_pids(port) == {record["pid"]}
 
     # Use it: a transaction lands, and survives a restart of the node.
     url = f"http://127.0.0.1:{port}"
@@ -81,7 +83,7 @@ def _cycle(directory: Path, before: set[int]) -> None:
 
     down = run_cli("devnet", "down", env_dir=directory)
     assert down.returncode == 0 and f"stopped origin node (PID {record['pid']}" in down.stdout
-    assert anvil_pids() == before
+    assert anvil_pids(port) == set()
     assert not (directory / "devnet.json").exists()
 
     restarted = run_cli("devnet", "up", "--port", str(port), "--chain-id", "4242", env_dir=directory)
@@ -93,12 +95,11 @@ def _cycle(directory: Path, before: set[int]) -> None:
 
 
 def test_port_in_use_is_bad_input_and_starts_nothing(tmp_path: Path, anvil) -> None:
-    before = anvil_pids()
     result = run_cli("devnet", "up", "--port", str(anvil.port), env_dir=tmp_path / "devnet")
     assert result.returncode == 2
     assert f"port {anvil.port} on 127.0.0.1 is already in use" in result.stderr
     assert "Traceback" not in result.stderr
-    assert anvil_pids() == before
+    assert anvil_pids(anvil.port) == {anvil.pid}
 
 
 def test_stale_record_is_reported_and_cleared(tmp_path: Path) -> None:
@@ -125,12 +126,12 @@ def test_corrupt_record_is_a_clear_sentence(tmp_path: Path) -> None:
 
 
 def test_node_that_dies_at_start_leaves_no_process(tmp_path: Path) -> None:
-    before = anvil_pids()
+    port = devnet.free_port()
     with pytest.raises(DevnetError) as raised:
-        devnet.start_anvil(extra_args=["--no-such-flag"], log_path=tmp_path / "anvil.log")
+        devnet.start_anvil(port=port, extra_args=["--no-such-flag"], log_path=tmp_path / "anvil.log")
     assert "exited at start" in str(raised.value) and "--no-such-flag" in str(raised.value)
     assert raised.value.exit_code == 1
-    assert anvil_pids() == before
+    assert anvil_pids(port) == set()
 
 
 def test_auxiliary_node_from_genesis(tmp_path: Path, anvil_factory) -> None:
