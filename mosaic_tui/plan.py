@@ -216,7 +216,7 @@ class _Reader:
     def table(self, data: Mapping[str, Any], key: str, known: tuple[str, ...]) -> dict[str, Any]:
         value = data.get(key, {})
         if not isinstance(value, Mapping):
-            self.errors.append(InputError(key, f"expected a table [{key}], not a {type(value).__name__}."))
+            self.errors.append(InputError(key, f"expected a table [{key}], not {units.kind_of(value)}."))
             return {}
         self.unknown(value, key, known)
         return dict(value)

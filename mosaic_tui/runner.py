@@ -28,6 +28,9 @@ from mosaic_tui.journal import Journal
 
 POLL_INTERVAL = 0.05
 RECEIPT_TIMEOUT = 600.0
+# Seconds without a receipt after which the node is asked whether it still holds the transaction: a
+# node that restarts, or evicts its pool, forgets pending transactions, and no block would ever come.
+STILL_PENDING_CHECK = 5.0
 PREPARE_THREADS = 8
 
 
@@ -130,6 +133,7 @@ class Runner:
                 pending[action.id] = action
         inflight: dict[str, Inflight] = {}
         started: dict[str, float] = {}
+        looked: dict[str, float] = {}  # when each transaction in flight was last looked up on its node
         heads: dict[str, int] = {}  # the block each chain's receipts were last polled at
         while pending or inflight:
             if self.should_stop():
@@ -163,6 +167,7 @@ class Runner:
                     self._finish_round(step, by_id, mined)
                     for action_id, _, _ in mined:
                         del inflight[action_id]
+            self._rebroadcast_forgotten(step, inflight, started, looked)
             if pending and not inflight and not progressed:
                 blocked = ", ".join(sorted(pending))
                 raise StepFailed(step.key, blocked, "these actions wait on actions that are not in this step")
@@ -301,6 +306,28 @@ class Runner:
                                  f"{RECEIPT_TIMEOUT:.0f} s; it stays in the journal and is picked up when you "
                                  "run again")
         return mined
+
+    def _rebroadcast_forgotten(self, step: Step, inflight: dict[str, Inflight], started: dict[str, float],
+                               looked: dict[str, float]) -> None:
+        """Send a transaction the node no longer holds again: the journalled bytes, so the same nonce and
+        hash (`TxSender.resume` adopts it if mined meanwhile, and refuses if its nonce went elsewhere)."""
+        now = time.monotonic()
+        for action_id in list(inflight):
+            if now - looked.get(action_id, started[action_id]) < STILL_PENDING_CHECK:
+                continue
+            looked[action_id] = now
+            entry = self.journal.entry(action_id)
+            assert entry is not None, action_id
+            try:
+                tx, rebroadcast = self.sender.resume(entry)
+            except TxRejected as error:
+                self._fail(step, self._action(step, action_id), entry.tx_hash, error.reason)
+            if rebroadcast:
+                self.emit(ev.TxSent(step.key, action_id, tx.tx_hash, rebroadcast=True))
+
+    @staticmethod
+    def _action(step: Step, action_id: str) -> Action:
+        return next(action for action in step.actions if action.id == action_id)
 
     def _finish_round(self, step: Step, by_id: dict[str, Action], mined: list[tuple[str, Inflight, Any]]) -> None:
         """Record a block's worth of receipts in one write; a reverted one then stops the step."""

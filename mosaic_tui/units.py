@@ -37,13 +37,20 @@ _AMOUNT = re.compile(
 _MAX_AMOUNT_CHARS = 200
 
 
+def kind_of(value: object) -> str:
+    """What a TOML value is, in words for an error message ("a number", not "a int")."""
+    names = {bool: "true/false", int: "a number", float: "a decimal number", str: "text", list: "a list",
+             dict: "a table"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
 def _fail(field: str, message: str) -> InputError:
     return InputError(field, message)
 
 
 def _strip_text(value: object, field: str, what: str) -> str:
     if not isinstance(value, str):
-        raise _fail(field, f"expected {what} written as text, not a {type(value).__name__}.")
+        raise _fail(field, f"expected {what} written as text, not {kind_of(value)}.")
     text = value.strip()
     if not text:
         raise _fail(field, f"nothing was entered; enter {what}.")

@@ -169,6 +169,10 @@ class TxSender:
             reason = revert_reason(error)
             if "already known" in reason.lower() or "already imported" in reason.lower():
                 return  # the node has it: that is what we wanted
+            # A retry after a lost answer: the first attempt reached the node and was mined, so the retry
+            # hears "nonce too low". Called refused, the action would be signed again on the next run.
+            if client.call("looking up a transaction", lambda: _known(client, tx_hash)):
+                return
             raise TxRejected(reason) from None
 
     # -- after a restart ----------------------------------------------------------------------------

@@ -20,13 +20,15 @@ from tests.reliability import world as world_module
 _FIGURES: list[str] = []
 
 
+def record_figure(where: str, text: str) -> None:
+    line = f"{where}: {text}"
+    print(line)
+    _FIGURES.append(line)
+
+
 @pytest.fixture
 def figure(request: pytest.FixtureRequest) -> Callable[[str], None]:
-    def report(text: str) -> None:
-        line = f"{request.node.name}: {text}"
-        print(line)
-        _FIGURES.append(line)
-    return report
+    return lambda text: record_figure(request.node.name, text)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -12,6 +12,7 @@ MAX_CONNECTIONS connections. Faults it can inject:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 import threading
@@ -51,9 +52,15 @@ class FaultyProxy:
             self._server.close()
             for writer in list(self._open):
                 _reset(writer)
+            # Finish every connection's handler here, so none is left pending when the loop closes.
+            handlers = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
 
     # -- faults ---------------------------------------------------------------------------------------
 
@@ -120,8 +127,6 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     transport = writer.transport
     sock = transport.get_extra_info("socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
     transport.abort()

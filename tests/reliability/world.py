@@ -64,14 +64,14 @@ def core_identifier(origin_chain_id: int, auxiliary_chain_id: int = AUXILIARY_CH
     return "0x" + origin_chain_id.to_bytes(8, "big").hex() + auxiliary_chain_id.to_bytes(12, "big").hex()
 
 
-def plan_dict(world: World, validators: int = 3, *, auxiliary_rpc: str | None = None,
+def plan_dict(world: World, count: int = 3, *, auxiliary_rpc: str | None = None,
               **changes: Any) -> dict[str, Any]:
     """A non-devnet plan over the world's accounts; `changes` maps dotted paths to new values."""
     accounts, refs = world.accounts, world.refs
     chain_id = world.node.chain_id
     members = [{"origin_address": accounts[i].address, "auxiliary_address": Account.create().address,
                 "stake": "1000 OST", "gateway_stake": "10 OST", "origin_key": refs[i], "auxiliary_key": "node"}
-               for i in range(1, 1 + validators)]
+               for i in range(1, 1 + count)]
     plan: dict[str, Any] = {
         "plan_version": 1, "devnet": False, "out_dir": "out",
         "core": {"identifier": core_identifier(chain_id), "minimum_weight": "1000 OST"},
@@ -87,6 +87,9 @@ def plan_dict(world: World, validators: int = 3, *, auxiliary_rpc: str | None = 
     return plan
 
 
+DELETE = object()  # a value for `set_field` that removes the key
+
+
 def set_field(data: Any, path: str, value: Any) -> None:
     """Set `a.b.0.c` in nested dicts and lists; the value `DELETE` removes the key."""
     *parents, last = path.split(".")
@@ -98,8 +101,6 @@ def set_field(data: Any, path: str, value: Any) -> None:
     else:
         data[key] = value
 
-
-DELETE = object()
 
 
 def chain_nonce(url: str, address: str) -> int:
