@@ -11,6 +11,9 @@ import pytest
 
 from mosaic_tui import devnet, toolchain
 
+# `deployed` and `chains`: one two-chain deployment per module, shared by contract and monitor tests.
+pytest_plugins = ["tests.contracts.two_chains"]
+
 # The pinned tools live in the real user cache; tests get a private HOME but keep that cache so the
 # npm install happens once per machine, not once per test.
 os.environ.setdefault(toolchain.CACHE_ENV, str(toolchain.cache_dir()))

@@ -5,7 +5,6 @@ and every guard on that path reverts with its reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,20 +20,6 @@ from tests.contracts.origin_world import deploy_reason
 SYSTEM = "0xffffFFFfFFffffffffffffffFfFFFfffFFFfFFfE"
 ZERO = "0x" + "00" * 20
 HASH = keccak(text="some block")
-
-
-@pytest.fixture(scope="module")
-def deployed() -> Iterator[TwoChains]:
-    with aux_setup.running_two_chains() as chains:
-        yield chains
-
-
-@pytest.fixture
-def chains(deployed: TwoChains) -> Iterator[TwoChains]:
-    """The deployment as step 3 leaves it; every test starts from the same snapshot."""
-    ids = deployed.snapshot()
-    yield deployed
-    deployed.revert(ids)
 
 
 def planned(chains: TwoChains) -> tuple[list[str], list[int]]:

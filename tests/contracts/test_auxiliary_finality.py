@@ -21,12 +21,6 @@ from tests.contracts.aux_setup import AUXILIARY_EPOCH, ORIGIN_EPOCH, TwoChains
 from tests.contracts.origin_world import OST
 
 
-@pytest.fixture(scope="module")
-def deployed() -> Iterator[TwoChains]:
-    with aux_setup.running_two_chains() as chains:
-        yield chains
-
-
 @pytest.fixture
 def chains(deployed: TwoChains) -> Iterator[TwoChains]:
     """Step 3's deployment with K0 proven; every test starts from the same snapshot."""

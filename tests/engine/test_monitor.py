@@ -11,11 +11,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-
-import pytest
 
 from mosaic_tui import devnet, monitor
 from mosaic_tui.keyref import KeyRef
@@ -28,20 +25,6 @@ from tests.helpers import transact
 
 ROOT = Path(__file__).resolve().parents[2]
 NEWCOMER_STAKE = 40 * OST
-
-
-@pytest.fixture(scope="module")
-def deployed() -> Iterator[TwoChains]:
-    with aux_setup.running_two_chains() as chains:
-        yield chains
-
-
-@pytest.fixture
-def chains(deployed: TwoChains) -> Iterator[TwoChains]:
-    """The deployment as step 3 leaves it; each test starts from the same chain state."""
-    ids = deployed.snapshot()
-    yield deployed
-    deployed.revert(ids)
 
 
 def planned(chains: TwoChains, *extra: ValidatorPlan) -> list[ValidatorPlan]:
