@@ -120,11 +120,11 @@ def engine_revision() -> str:
 
     def git(*args: str) -> str:
         result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-        return result.stdout.strip() if result.returncode == 0 else "?"
+        return result.stdout.rstrip() if result.returncode == 0 else "?"
 
-    changed = [line[3:] for line in git("status", "--porcelain", "--", "mosaic_tui").splitlines()]
+    changed = [line[3:].removeprefix("mosaic_tui/") for line in git("status", "--porcelain", "--", "mosaic_tui").splitlines()]
     runner = hashlib.sha256((root / "mosaic_tui" / "runner.py").read_bytes()).hexdigest()[:12]
-    text = f"commit {git('rev-parse', '--short', 'HEAD')}, runner.py sha256 {runner}"
+    text = f"commit {git('rev-parse', '--short', 'HEAD').strip()}, runner.py sha256 {runner}"
     return text + (f", uncommitted: {' '.join(changed)}" if changed else "")
 
 

@@ -7,6 +7,7 @@ they started, so `down` stops exactly those processes and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -126,10 +127,8 @@ class AnvilNode:
             time.sleep(0.05)
         if pid_alive(self.pid):
             os.kill(self.pid, signal.SIGKILL)
-        try:  # reap it if it was our own child (started detached by this same process)
+        with contextlib.suppress(ChildProcessError):  # reap it if it was our own child (started detached)
             os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
 
     def record(self) -> dict[str, Any]:
         data = asdict(self)

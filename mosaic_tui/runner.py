@@ -138,22 +138,18 @@ class Runner:
         while pending or inflight:
             if self.should_stop():
                 raise StepFailed(step.key, "-", "stopped by the operator; run again to resume")
-            fresh: list[Action] = []
             progressed = False
+            fresh: list[Action] = []
             for action in list(pending.values()):
-                if (self.max_inflight is not None and action.chain
-                        and len(inflight) + len(fresh) >= self.max_inflight):
-                    break
-                if not self._ready(action):
-                    continue
-                del pending[action.id]
-                progressed = True
-                resumed = self._resume_or_run(step, action)
-                if resumed is False:
-                    fresh.append(action)
-                elif resumed is not None:
-                    inflight[action.id], started[action.id] = resumed, time.monotonic()
-            for action, tx in self._send_round(step, self._sign_round(step, fresh)):
+                if self._room(inflight, fresh, action) and self._ready(action):
+                    del pending[action.id]
+                    progressed = True
+                    resumed = self._resume_or_run(step, action)
+                    if resumed is False:
+                        fresh.append(action)
+                    elif resumed is not None:
+                        inflight[action.id], started[action.id] = resumed, time.monotonic()
+            for action, tx in self._send_round(step, self._sign_waves(step, fresh, pending, inflight)):
                 inflight[action.id], started[action.id] = tx, time.monotonic()
             for chain in sorted({tx.chain for tx in inflight.values()}):
                 client = self.sender.chain(chain)
@@ -161,7 +157,7 @@ class Runner:
                 if heads.get(chain) == head and not fresh:
                     continue  # no new block since the last look, so no new receipt
                 heads[chain] = head
-                mined = self._collect_receipts(step, chain, inflight, started)
+                mined = self._collect_receipts(step, chain, head, inflight, started)
                 if mined:
                     progressed = True
                     self._finish_round(step, by_id, mined)
@@ -265,22 +261,58 @@ class Runner:
                 self.emit(ev.ActionSkipped(step.key, prepared.action.id, prepared.action.label, "already on chain"))
         return signed
 
+    def _room(self, inflight: dict[str, Inflight], fresh: list[Action], action: Action) -> bool:
+        return self.max_inflight is None or not action.chain or len(inflight) + len(fresh) < self.max_inflight
+
+    def _sign_waves(self, step: Step, fresh: list[Action], pending: dict[str, Action],
+                    inflight: dict[str, Inflight]) -> list[tuple[Action, Signed]]:
+        """Sign the round, and in the same round whatever it makes ready through `after_signed` (the
+        gateway deployment that only needs OriginCore's address): all recorded in one journal write,
+        before any of them is broadcast. A refusal drops the whole unsent round from the journal."""
+        round_: list[tuple[Action, Signed]] = []
+        if not fresh:
+            return round_
+        try:
+            with self.journal.batch():
+                wave = fresh
+                while wave:
+                    signed = self._sign_round(step, wave)
+                    for action, item in signed:
+                        if action.deploy_output:
+                            self._record_outputs(step, action, {action.deploy_output: create_address(item.sender,
+                                                                                                     item.nonce)})
+                    self.sender.record([item for _, item in signed])
+                    round_ += signed
+                    taken = [*fresh, *(a for a, _ in round_)]
+                    wave = [a for a in pending.values() if a.chain and a.after_signed and self._ready(a)
+                            and self._is_fresh(a) and self._room(inflight, taken, a)]
+                    for action in wave:
+                        del pending[action.id]
+        except StepFailed as failure:  # the batch is dropped: record the refusal itself on disk
+            entry = self.journal.entry(failure.action)
+            ours = failure.action in {a.id for a in step.actions}
+            if ours and (entry is None or entry.status not in ("confirmed", "failed")):
+                self.journal.record_failed(failure.action, failure.reason)
+            raise
+        return round_
+
+    def _is_fresh(self, action: Action) -> bool:
+        entry = self.journal.entry(action.id)
+        return entry is None or not (entry.has_transaction and entry.status in ("signed", "sent"))
+
     def _send_round(self, step: Step, round_: list[tuple[Action, Signed]]) -> list[tuple[Action, Inflight]]:
-        """Journal every signed transaction of the round in one write, then broadcast them all."""
+        """Broadcast a journalled round: one JSON-RPC batch per chain, so it lands in one block."""
         if not round_:
             return []
-        with self.journal.batch():
-            for action, signed in round_:
-                if action.deploy_output:
-                    address = create_address(signed.sender, signed.nonce)
-                    self._record_outputs(step, action, {action.deploy_output: address})
-            self.sender.record([signed for _, signed in round_])
+        answered = self.sender.broadcast_many([signed for _, signed in round_])
         sent: list[tuple[Action, Inflight]] = []
         for index, (action, signed) in enumerate(round_):
             self.emit(ev.TxSigned(step.key, action.id, action.label, signed.chain, signed.sender, signed.nonce,
                                   signed.tx_hash))
             try:
-                sent.append((action, self.sender.broadcast(signed)))
+                # What the batch did not get accepted goes one by one: that path retries and classifies.
+                sent.append((action, self.sender.inflight(signed) if signed.tx_hash in answered
+                             else self.sender.broadcast(signed)))
             except TxRejected as error:
                 # Nothing after it went out: free their nonces (failed, no receipt) so no gap is left.
                 with self.journal.batch():
@@ -292,14 +324,16 @@ class Runner:
         self.journal.record_sent_many([action.id for action, _ in sent])
         return sent
 
-    def _collect_receipts(self, step: Step, chain: str, inflight: dict[str, Inflight],
+    def _collect_receipts(self, step: Step, chain: str, head: int, inflight: dict[str, Inflight],
                           started: dict[str, float]) -> list[tuple[str, Inflight, Any]]:
+        """Receipts up to `head` only: a block mined while we read is taken whole at the next look,
+        so the round it completes starts at once instead of in two halves."""
         mined = []
         for action_id, tx in inflight.items():
             if tx.chain != chain:
                 continue
             receipt = self.sender.receipt(tx.chain, tx.tx_hash)
-            if receipt is not None:
+            if receipt is not None and int(receipt["blockNumber"]) <= head:
                 mined.append((action_id, tx, receipt))
             elif time.monotonic() - started[action_id] > RECEIPT_TIMEOUT:
                 raise StepFailed(step.key, action_id, f"transaction {tx.tx_hash} was not mined within "

@@ -55,10 +55,7 @@ def revert_reason(error: BaseException) -> str:
     """The contract's revert string (or the node's message) from a web3 error, in plain words."""
     from web3.exceptions import ContractLogicError, Web3RPCError
 
-    if isinstance(error, ContractLogicError) or isinstance(error, Web3RPCError):
-        text = str(error.message or error)
-    else:
-        text = str(error)
+    text = str(error.message or error) if isinstance(error, ContractLogicError | Web3RPCError) else str(error)
     for prefix in ("execution reverted: ", "execution reverted"):
         if text.startswith(prefix):
             text = text[len(prefix):]
@@ -158,7 +155,29 @@ class TxSender:
 
     def broadcast(self, signed: Signed) -> Inflight:
         self._broadcast(self._chain(signed.chain), signed.raw, signed.tx_hash)
+        return self.inflight(signed)
+
+    @staticmethod
+    def inflight(signed: Signed) -> Inflight:
         return Inflight(signed.action_id, signed.chain, signed.tx_hash, signed.sender, signed.nonce)
+
+    def broadcast_many(self, signed: list[Signed]) -> set[str]:
+        """Every raw transaction in one JSON-RPC batch per chain (a round then lands in one block);
+        returns the hashes the node accepted. The rest, or all when the answer is lost, go through
+        `broadcast` one by one, which retries and tells "already known" from a real refusal."""
+        from mosaic_tui.chain.batch import BatchClient, RpcFailure, RpcTransportError
+
+        accepted: set[str] = set()
+        for chain in sorted({item.chain for item in signed}):
+            items = [item for item in signed if item.chain == chain]
+            try:
+                with BatchClient(self._chain(chain).url, timeout=30) as rpc:
+                    answers = rpc.run([("eth_sendRawTransaction", ["0x" + item.raw.hex()]) for item in items])
+            except RpcTransportError:
+                continue
+            accepted |= {item.tx_hash for item, answer in zip(items, answers, strict=True)
+                         if not isinstance(answer, RpcFailure)}
+        return accepted
 
     def _broadcast(self, client: ChainClient, raw: bytes, tx_hash: str) -> None:
         try:
