@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--devnet", action="store_true", help="start a local devnet and open the wizard on it")
     parser.add_argument("--plan", type=Path, default=Path("mosaic-plan.toml"), help="plan file the wizard loads and saves")
+    parser.add_argument("--origin-port", type=_port, default=8545, help="with --devnet: origin port (default 8545)")
+    parser.add_argument("--auxiliary-port", type=_port, default=8546,
+                        help="with --devnet: auxiliary port (default 8546)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     tools = commands.add_parser("tools", help="install or locate the pinned anvil and solc-js")
@@ -286,10 +289,11 @@ def _run_wizard(args: argparse.Namespace) -> int:
     if args.devnet:
         from mosaic_tui import devnet
 
-        devnet_node = devnet.up(devnet.default_dir(), report=_say)
+        devnet_node = devnet.up(devnet.default_dir(), port=args.origin_port, report=_say)
     from mosaic_tui.app import MosaicApp
 
-    app = MosaicApp(plan_path=args.plan, devnet_url=devnet_node.rpc_url if devnet_node else None)
+    app = MosaicApp(plan_path=args.plan, devnet_url=devnet_node.rpc_url if devnet_node else None,
+                    devnet_port=args.origin_port, auxiliary_port=args.auxiliary_port)
     app.run()
     if app.devnet_left_running:
         _say("the devnet is still running; stop it with: mosaic-tui devnet down")

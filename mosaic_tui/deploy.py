@@ -102,8 +102,11 @@ def _check_devnet_auxiliary(plan: Plan, journal: Journal) -> None:
 
 
 def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inflight: int | None = None,
-            should_stop: Callable[[], bool] = lambda: False) -> None:
-    """Run every step not done yet; raises StepFailed (exit code 1) naming the step and action."""
+            should_stop: Callable[[], bool] = lambda: False,
+            steps: list[Callable[[Any], Any]] | None = None) -> None:
+    """Run every step not done yet; raises StepFailed (exit code 1) naming the step and action.
+
+    `steps` replaces the plan's step factories (the wizard wraps them to pause between steps)."""
     ctx = prepared.ctx
     journal = ctx.journal
     journal.lock()
@@ -113,7 +116,7 @@ def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inf
         sender = TxSender(journal, ctx.chain)
         ctx.sender = sender
         runner = Runner(ctx, journal, sender, emit, max_inflight=max_inflight, should_stop=should_stop)
-        runner.run_steps(build_steps(ctx))
+        runner.run_steps(build_steps(ctx) if steps is None else steps)
     finally:
         journal.unlock()
 

@@ -74,12 +74,10 @@ def run_steps(prepared: Any, emit: Callable[[Any], None], *, should_stop: Callab
     A pause takes effect after the running step is done, so no transaction is left in flight.
     `should_stop` stops at once (in-flight transactions stay in the journal and are adopted later).
     """
-    from mosaic_tui.chain.sender import TxSender
-    from mosaic_tui.runner import Runner
+    from mosaic_tui import deploy
     from mosaic_tui.steps import build_steps
 
-    ctx = prepared.ctx
-    journal = ctx.journal
+    journal = prepared.ctx.journal
 
     def listed(build: Callable[[Any], Any], first: bool) -> Callable[[Any], Any]:
         # The runner builds each step just before running it, so this is the moment between two steps.
@@ -91,21 +89,13 @@ def run_steps(prepared: Any, emit: Callable[[Any], None], *, should_stop: Callab
             return step
         return factory
 
-    journal.lock()
+    factories = build_steps(prepared.ctx)
     try:
-        if journal.plan_digest is None:
-            journal.bind_plan(ctx.plan.digest())
-        sender = TxSender(journal, ctx.chain)
-        ctx.sender = sender
-        runner = Runner(ctx, journal, sender, emit, max_inflight=max_inflight, should_stop=should_stop)
-        factories = build_steps(ctx)
-        try:
-            runner.run_steps([listed(build, position == 0) for position, build in enumerate(factories)])
-        except _Paused:
-            return False
-        return True
-    finally:
-        journal.unlock()
+        deploy.execute(prepared, emit, max_inflight=max_inflight, should_stop=should_stop,
+                       steps=[listed(build, position == 0) for position, build in enumerate(factories)])
+    except _Paused:
+        return False
+    return True
 
 
 # --- live checks ----------------------------------------------------------------------------------

@@ -6,18 +6,33 @@ Back and Next are actions whose availability the page decides (`can_go_back` / `
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Footer, Static
 
 from mosaic_tui.widgets.step_indicator import StepIndicator
+from mosaic_tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from mosaic_tui.app import MosaicApp
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A path as the operator reads it: relative to the current folder when inside it (shorter, and still a
+    path with a slash, so a shell never searches PATH for it), absolute otherwise."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return str(absolute)
+    text = relative.as_posix()
+    return text if "/" in text else f"./{text}"
 
 
 class WizardScreen(Screen[None]):
@@ -33,7 +48,7 @@ class WizardScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield TitleBar()
         yield StepIndicator(self.PAGE, pages=self.wizard.pages, id="step-indicator")
         yield from self.compose_body()
         with Horizontal(id="nav-bar"):
@@ -54,6 +69,7 @@ class WizardScreen(Screen[None]):
     def refresh_view(self) -> None:
         """Show the App's current state (called on resume and when the state changes)."""
         self.refresh_nav()
+        self.refresh_bindings()  # page actions (check again, pause, continue) depend on that state too
 
     # -- back / next ------------------------------------------------------------------------------
 
@@ -66,12 +82,18 @@ class WizardScreen(Screen[None]):
     def nav_note(self) -> str:
         return ""
 
+    _nav_state: tuple[bool, bool, str] | None = None
+
     def refresh_nav(self) -> None:
         if not self.is_mounted:
             return
-        self.query_one("#nav-back", Button).disabled = not self.can_go_back()
-        self.query_one("#nav-next", Button).disabled = not self.can_go_next()
-        self.query_one("#nav-note", Static).update(self.nav_note())
+        state = (self.can_go_back(), self.can_go_next(), self.nav_note())
+        if state == self._nav_state:
+            return  # refreshing the footer and the note re-lays out the page; most keystrokes change neither
+        self._nav_state = state
+        self.query_one("#nav-back", Button).disabled = not state[0]
+        self.query_one("#nav-next", Button).disabled = not state[1]
+        self.query_one("#nav-note", Static).update(state[2])
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

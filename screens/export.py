@@ -17,9 +17,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Static
 
 from mosaic_tui.messages import ExportsWritten
-from screens.base import WizardScreen
+from screens.base import WizardScreen, shown_path
 
-ABOUT = {"deployment_file": "every output of every step (deployment.toml)", "rum_file": "rum settings, all validators",
+ABOUT = {"deployment_file": "every output of every step", "rum_file": "rum settings, all validators",
          "genesis_path": "auxiliary genesis (geth style)", "spec_path": "Aura chain spec",
          "node_config_path": "authority node config", "compose_path": "compose sketch of the authority nodes"}
 # Values under these names would be secrets; the env files hold references and paths, but the preview
@@ -89,7 +89,7 @@ class RumExportScreen(WizardScreen):
             out_dir = plan.out_path(self.wizard.active_plan_path)
             self.files = self._files(plan, outputs, out_dir)
             self.query_one("#export-intro", Static).update(
-                f"[b]Step 5 — Rum nodes.[/b] {len(self.files)} files in [b]{escape(str(out_dir))}[/b]; the env "
+                f"[b]Step 5 — Rum nodes.[/b] {len(self.files)} files in [b]{escape(shown_path(out_dir))}[/b]; the env "
                 "files hold key references and paths, never keys. c copies the selected file's path.")
             self._fill_files()
             self._show_env(plan, outputs)
@@ -149,8 +149,9 @@ class RumExportScreen(WizardScreen):
         if installed:
             note.update(f"rum is installed; r starts it for validator {self.validator + 1}.")
         else:
+            shown = [shown_path(part) if part.endswith(".env") else part for part in command]
             note.update("rum is not on PATH; start validator "
-                        f"{self.validator + 1}'s node with:\n[b]{escape(shlex.join(command))}[/b]")
+                        f"{self.validator + 1}'s node with:\n[b]{escape(shlex.join(shown))}[/b]")
 
     # -- actions --------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from textual.widgets import Button, Static
 from mosaic_tui.messages import RpcChecked
 from mosaic_tui.widgets.fields import FormRow, slug
 from mosaic_tui.wizard_state import PREREQUISITES, FormField, parse_field
-from screens.base import WizardScreen
+from screens.base import WizardScreen, shown_path
 
 SECTIONS = {"origin.rpc": "Origin chain", "core.identifier": "Core", "auxiliary.rpc": "Auxiliary chain",
             "out_dir": "Files"}
@@ -42,8 +42,8 @@ class PrerequisitesScreen(WizardScreen):
         app = self.wizard
         if app.mode == "devnet":
             return (f"Local devnet running at {app.devnet_url} (chain id {app.devnet_chain_id}). Dev keys and a dev OST "
-                    f"token are ready; change what you like. The plan is saved to {app.active_plan_path}.")
-        return f"Your own chains: the plan is read from and saved to {app.active_plan_path}."
+                    f"token are ready; change what you like. The plan is saved to {shown_path(app.active_plan_path)}.")
+        return f"Your own chains: the plan is read from and saved to {shown_path(app.active_plan_path)}."
 
     def _placeholder(self, spec: FormField) -> str:
         return {"url": "http://127.0.0.1:8545", "ost": "0x… the OST token", "key": "keyring:<name>, keystore:<path>, node",
@@ -62,10 +62,6 @@ class PrerequisitesScreen(WizardScreen):
         if check is None or not check.ok or form is None or check.url != form.values.get("origin.rpc", "").strip():
             return None
         return int(check.chain_id)
-
-    def on_mount(self) -> None:
-        for key in RPC_FIELDS:
-            self._check_url(key)
 
     # -- typing -----------------------------------------------------------------------------------
 
@@ -201,3 +197,5 @@ class PrerequisitesScreen(WizardScreen):
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
         self.query_one("#prerequisites-intro", Static).update(self._intro())
+        for key in RPC_FIELDS:  # the live lines pause while the page is hidden
+            self._check_url(key)

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Static
 
-from screens.base import WizardScreen
+from screens.base import WizardScreen, shown_path
 
 
 class ReviewScreen(WizardScreen):
@@ -33,7 +33,8 @@ class ReviewScreen(WizardScreen):
     def on_mount(self) -> None:
         table = self.query_one("#review-costs", DataTable)
         table.add_column("Step", key="step")
-        table.add_column("What", key="what")
+        # Step, gas and cost take about 34 columns; the description gets the rest, even at 80 columns.
+        table.add_column("What", key="what", width=max(20, min(56, self.app.size.width - 40)))
         table.add_column("Gas", key="gas")
         table.add_column("Cost", key="cost")
 
@@ -49,7 +50,7 @@ class ReviewScreen(WizardScreen):
         app = self.wizard
         form = app.form
         count = len(form.validators) if form else 0
-        lines = [f"Plan [b]{app.active_plan_path}[/b] with {count} validator{'s' if count != 1 else ''}. "
+        lines = [f"Plan [b]{shown_path(app.active_plan_path)}[/b] with {count} validator{'s' if count != 1 else ''}. "
                  "The preflight reads the origin chain; [b]nothing is sent before you press Deploy[/b]."]
         try:
             summary = summarize_journal(app.active_plan_path)

@@ -17,10 +17,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from mosaic_tui.messages import SnapshotTaken
 from mosaic_tui.widgets.status_table import ValidatorStatusTable
+from mosaic_tui.widgets.title_bar import TitleBar
+from screens.base import shown_path
 
 REFRESH_SECONDS = 3.0
 
@@ -51,9 +53,9 @@ class ValidatorStatusScreen(Screen[None]):
         self._timer: Any = None
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield TitleBar()
         with Vertical(id="status", classes="page-body"):
-            yield Static(f"[b]Validator status[/b] of {escape(str(self.plan_path))}", id="status-title")
+            yield Static(f"[b]Validator status[/b] of {escape(shown_path(self.plan_path))}", id="status-title")
             yield Static("[dim]reading both chains …[/]", id="status-origin")
             yield Static("", id="status-auxiliary")
             yield ValidatorStatusTable(id="status-table")

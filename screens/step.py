@@ -48,7 +48,7 @@ class StepScreen(WizardScreen):
         super().__init__(name=self.PAGE)
 
     def compose_body(self) -> ComposeResult:
-        width = max(24, self.app.size.width - FIXED_WIDTH - 4)
+        width = max(16, min(60, self.app.size.width - FIXED_WIDTH - 6))
         with Vertical(id="step", classes="page-body"):
             yield Static(f"[b]Step {self.step} — {TITLES[self.step]}[/b]  {ABOUT[self.step]}", id="step-about")
             with Horizontal(id="step-progress"):

@@ -16,8 +16,9 @@ from mosaic_tui.messages import FundsChecked
 from mosaic_tui.widgets.action_table import short_hex
 from screens.base import WizardScreen
 
+# Fits 80 columns; the gateway stake, keys and approvals of the highlighted row are in the line below.
 COLUMNS = (("index", "#"), ("origin", "Origin address"), ("auxiliary", "Auxiliary address"), ("stake", "Stake"),
-           ("gateway", "Gateway"), ("eth", "ETH"), ("ost", "OST"), ("approved", "Approved"), ("check", "Check"))
+           ("eth", "ETH"), ("ost", "OST"), ("check", "Check"))
 REFRESH_SECONDS = 5.0
 
 
@@ -101,12 +102,9 @@ class ValidatorsScreen(WizardScreen):
         else:
             verdict = funds.verdict
             check = Text(verdict.split(":")[0], style="green" if verdict.startswith("ok") else "red")
-        approved = "-"
-        if funds is not None and funds.stake_allowance is not None:
-            approved = "yes" if funds.stake_allowance > 0 or funds.gateway_allowance else "no"
         return [Text(str(index + 1), justify="right"), short_hex(row.get("origin_address", "")) or "-",
-                short_hex(row.get("auxiliary_address", "")) or "-", row.get("stake", ""), row.get("gateway_stake", ""),
-                _amount(funds.eth if funds else None), _amount(funds.ost if funds else None), approved, check]
+                short_hex(row.get("auxiliary_address", "")) or "-", row.get("stake", ""),
+                _amount(funds.eth if funds else None), _amount(funds.ost if funds else None), check]
 
     def _fill_table(self) -> None:
         table = self.query_one(DataTable)
@@ -134,13 +132,18 @@ class ValidatorsScreen(WizardScreen):
         row = self.rows[index]
         lines = [f"[b]Validator {index + 1}[/b]  origin {row.get('origin_address') or '-'}  "
                  f"auxiliary {row.get('auxiliary_address') or '-'}",
-                 f"keys: origin {row.get('origin_key') or '[red]not set[/]'}, "
-                 f"auxiliary {row.get('auxiliary_key') or '[red]not set[/]'}"]
+                 f"stake {row.get('stake') or '-'}, gateway stake {row.get('gateway_stake') or '-'}; keys: origin "
+                 f"{row.get('origin_key') or '[red]not set[/]'}, auxiliary {row.get('auxiliary_key') or '[red]not set[/]'}"]
         problems = self._problems().get(index, [])
         if problems:
             lines += [f"[red]{text}[/]" for text in problems[:3]]
         elif index in self.funds:
-            lines.append(f"check: {self.funds[index].verdict}")
+            funds = self.funds[index]
+            approved = ""
+            if funds.stake_allowance is not None:
+                approved = (f"; approved to Stake {_amount(funds.stake_allowance)}, to OSTGateway "
+                            f"{_amount(funds.gateway_allowance)}")
+            lines.append(f"check: {funds.verdict}{approved}")
         detail.update("\n".join(lines))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

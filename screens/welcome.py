@@ -9,7 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from mosaic_tui.messages import ModeChosen
-from screens.base import WizardScreen
+from screens.base import WizardScreen, shown_path
 
 STEPS = (
     ("0", "Prerequisites", "origin RPC, deployment key, OST, validators, core identifier; preflight checks"),
@@ -61,7 +61,7 @@ class WelcomeScreen(WizardScreen):
         if summary is None:
             note.update("")
         else:
-            note.update(f"[b]An unfinished deployment[/b] of {summary.plan_path}: {summary.sentence()}. "
+            note.update(f"[b]An unfinished deployment[/b] of {shown_path(summary.plan_path)}: {summary.sentence()}. "
                         "Press [b]r[/b] to resume it where it stopped.")
         super().refresh_view()
 
@@ -73,7 +73,7 @@ class WelcomeScreen(WizardScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "choose" and parameters == ("resume",):
-            return True if self._summary is not None else None
+            return self._summary is not None  # hidden when there is nothing to resume
         return super().check_action(action, parameters)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

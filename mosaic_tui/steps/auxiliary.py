@@ -32,7 +32,8 @@ def _write_genesis(ctx: Any, proposer_set_block: int | None = None) -> dict[str,
     paths = genesis.write_genesis_files(ctx.out_dir, ctx.plan, proposer, at["ost_prime"], at["proposer_set"],
                                         timestamp=int(ctx.out("setup_timestamp")), **extra)
     outputs: dict[str, Any] = {"initial_proposer": proposer, "genesis_path": str(paths["genesis_path"]),
-                               "spec_path": str(paths["spec_path"]), "node_config_path": str(paths["node_config_path"])}
+                               "spec_path": str(paths["spec_path"]), "node_config_path": str(paths["node_config_path"]),
+                               "compose_path": str(paths["compose_path"])}
     outputs["detail"] = f"wrote {paths['genesis_path']} and {paths['spec_path']}"
     return outputs
 

@@ -11,7 +11,7 @@ STATUS_STYLE = {"pending": "dim", "signed": "yellow", "sent": "yellow", "confirm
                 "skipped": "cyan", "failed": "bold red"}
 COLUMNS = (("action", "Action"), ("sender", "Sender"), ("hash", "Transaction"), ("status", "Status"),
            ("gas", "Gas used"), ("block", "Block"))
-FIXED_WIDTH = 13 + 13 + 9 + 10 + 7 + 6 * 2  # every column but the label, with cell padding
+FIXED_WIDTH = 11 + 11 + 9 + 9 + 5 + 6 * 2  # every column but the label, with cell padding
 
 
 def short_hex(value: str | None) -> str:

@@ -78,19 +78,24 @@ class FormRow(Widget):
         self._key_button = key_button
         self._placeholder = placeholder
         self._extra_error: str | None = None
+        self._note = hint
+        # An empty field nobody has typed into yet is refused quietly (hint, not a red error) until the
+        # operator types into it or tries to go on.
+        self._touched = bool(value.strip())
         self.valid = True
 
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label(self.label, classes="form-label")
             yield Input(self._initial, placeholder=self._placeholder, password=self._password, compact=True,
-                        validators=[ParsedValidator(self._check)], validate_on=["changed"], id=f"input-{slug(self.key)}")
+                        validators=[ParsedValidator(self._check)], validate_on=["changed"], valid_empty=True,
+                        id=f"input-{slug(self.key)}")
             if self._key_button:
                 yield Button("Key…", id=f"key-{slug(self.key)}", classes="key-button", compact=True)
         yield Static(self.hint, classes="form-note", markup=False)
 
     def on_mount(self) -> None:
-        self.recheck(post=False)
+        self.recheck(post=False, reveal=False)
 
     @property
     def input(self) -> Input:
@@ -104,10 +109,11 @@ class FormRow(Widget):
     def value(self, text: str) -> None:
         self.input.value = text  # Input.Changed follows and re-validates
 
-    def recheck(self, post: bool = True) -> bool:
+    def recheck(self, post: bool = True, reveal: bool = True) -> bool:
         """Validate again (the check may depend on other fields, e.g. the connected chain id)."""
-        result = self.input.validate(self.input.value)
-        self._show(result)
+        self._touched = self._touched or reveal
+        self.input.validate(self.input.value)  # the input's own red / normal look
+        self._show()
         if post:
             self.post_message(self.Changed(self, self.key, self.value, self.valid))
         return self.valid
@@ -115,20 +121,35 @@ class FormRow(Widget):
     def set_extra_error(self, message: str | None) -> None:
         """A problem found across fields (a duplicate address, a stake below the minimum weight)."""
         self._extra_error = message
-        self._show(self.input.validate(self.input.value))
+        self._show()
 
-    def _show(self, result: ValidationResult | None) -> None:
-        problem = None if result is None or result.is_valid else result.failure_descriptions[0]
+    def problem(self) -> str | None:
+        """Why the text is refused (empty text too: the input shows it plain, the row still counts it)."""
+        try:
+            self._check(self.value)
+        except InputError as error:
+            return error.message
+        return None
+
+    def _show(self) -> None:
+        problem = self.problem()
         self.valid = problem is None
-        self.set_class(not self.valid, "-invalid")
-        self.set_class(self.valid and self._extra_error is not None, "-extra-error")
+        if problem is not None and not self._touched and not self.value.strip():
+            problem = None  # quiet: still invalid, shown as the hint
+        for name, wanted in (("-invalid", problem is not None),
+                             ("-extra-error", self.valid and self._extra_error is not None)):
+            if self.has_class(name) != wanted:
+                self.set_class(wanted, name)
         note = problem or self._extra_error or self.hint
-        self.query_one(".form-note", Static).update(note)
+        if note != self._note:  # an update re-lays out the page: only when the text changes, not per keystroke
+            self._note = note
+            self.query_one(".form-note", Static).update(note)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
+        self._touched = self._touched or bool(event.value.strip())
         self._extra_error = None
-        self._show(event.validation_result)
+        self._show()
         self.post_message(self.Changed(self, self.key, event.value, self.valid))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -13,9 +13,8 @@ from textual.widgets import DataTable
 
 from mosaic_tui.widgets.action_table import short_hex
 
-COLUMNS = (("index", "#"), ("origin", "Origin address"), ("auxiliary", "Auxiliary address"), ("stake", "Stake weight"),
-           ("ost", "OST"), ("eth", "ETH"), ("base", "Base coin"), ("polling", "PollingPlace"),
-           ("proposer", "ProposerSet"))
+COLUMNS = (("index", "#"), ("origin", "Origin"), ("auxiliary", "Auxiliary"), ("stake", "Weight"),
+           ("ost", "OST"), ("eth", "ETH"), ("base", "Base coin"), ("polling", "Polling"), ("proposer", "Proposer"))
 
 
 def _amount(wei: int | None) -> Text:
@@ -53,8 +52,8 @@ class ValidatorStatusTable(DataTable[Text | str]):
         """Update every row from a monitor.Snapshot: cells by key, new rows added, gone rows removed."""
         wanted = {str(row.index) for row in snapshot.rows}
         with self.app.batch_update():
-            for key in [k for k in self.rows if k.value not in wanted]:
-                self.remove_row(key)
+            for gone in [k for k in self.rows if k.value not in wanted]:
+                self.remove_row(gone)
             for row in snapshot.rows:
                 key = str(row.index)
                 values = status_cells(row)

@@ -62,6 +62,7 @@ async def wait_for(pilot: Any, condition: Callable[[], object], timeout: float =
                                  f"{screen_text(pilot.app)}")
         await pilot.pause(0.05)
         await asyncio.sleep(0)
+    await pilot.pause()  # let the screen paint what the condition saw
 
 
 def kinds(messages: list[Any], *types: type) -> list[Any]:

@@ -10,14 +10,17 @@ from typing import Any
 
 from textual.widgets import Button, DataTable
 
-from mosaic_tui import verify
 from mosaic_tui import messages as m
+from mosaic_tui import verify
 from mosaic_tui.journal import Journal, journal_path
+from mosaic_tui.monitor import short_amount
 from mosaic_tui.plan import load_plan
 from mosaic_tui.widgets.action_table import ActionTable
+from mosaic_tui.widgets.status_table import ValidatorStatusTable
 from screens.export import RumExportScreen
 from screens.prerequisites import PrerequisitesScreen
 from screens.review import ReviewScreen
+from screens.status import ValidatorStatusScreen
 from screens.validators import ValidatorsScreen
 from screens.welcome import WelcomeScreen
 from tests.tui.conftest import Devnet, kinds, wait_for
@@ -68,6 +71,7 @@ async def test_whole_wizard_on_a_devnet_from_welcome_to_rum_export(wizard_devnet
         await wait_for(pilot, lambda: app.finished or app.failure, timeout=180, what="the deployment")
         assert app.failure is None, app.failure
         await wait_for(pilot, lambda: isinstance(app.screen, RumExportScreen), what="the rum export page")
+        await pilot.pause()
 
         # The messages, in order: each step listed, started, its transactions signed -> sent -> confirmed, done.
         events = progress(messages)
@@ -85,10 +89,12 @@ async def test_whole_wizard_on_a_devnet_from_welcome_to_rum_export(wizard_devnet
         outcome = kinds(messages, m.PreflightCompleted, m.DeploymentFinished)
         assert [type(x) for x in outcome] == [m.PreflightCompleted, m.DeploymentFinished]
 
-        # What the step tables show is what the journal holds.
+        # Back walks through the step pages; what each table shows is what the journal holds.
         journal = Journal.load(journal_path(wizard_devnet.devnet_plan))
-        for step in ("0", "1", "2", "3", "4"):
-            table = app.page(f"step-{step}").query_one(ActionTable)
+        for step in ("4", "3", "2", "1", "0"):
+            await pilot.press("escape")
+            await wait_for(pilot, lambda s=step: getattr(app.screen, "PAGE", "") == f"step-{s}")
+            table = app.screen.query_one(ActionTable)
             entries = {e.action_id: e for e in journal.entries() if e.action_id.startswith(f"{step}.")}
             assert {key.value for key in table.rows} == set(entries), step
             for key in table.rows:
@@ -101,6 +107,9 @@ async def test_whole_wizard_on_a_devnet_from_welcome_to_rum_export(wizard_devnet
                 else:
                     assert status in ("done", "skipped"), (key.value, status)
         assert journal.is_step_done("5")
+        for _ in range(5):
+            await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: isinstance(app.screen, RumExportScreen), what="Next back to the export")
 
         # The rum export page shows the env of validator 1 with the deployed addresses.
         outputs = journal.outputs()
@@ -112,6 +121,18 @@ async def test_whole_wizard_on_a_devnet_from_welcome_to_rum_export(wizard_devnet
         plan = load_plan(wizard_devnet.devnet_plan)
         checks = verify.run_checks(plan, outputs)
         assert checks and all(check.ok for check in checks), [c for c in checks if not c.ok]
+
+        # The validator status panel reads both chains: every validator staked, in PollingPlace and ProposerSet.
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: kinds(messages, m.SnapshotTaken), what="the status panel's first read")
+        assert isinstance(app.screen, ValidatorStatusScreen)
+        status = app.screen.query_one(ValidatorStatusTable)
+        assert table_column(status, "stake") == [short_amount(v.stake) for v in plan.validators]
+        assert table_column(status, "polling") == ["yes"] * 3
+        assert table_column(status, "proposer") == ["yes"] * 3
+        assert all(value != "-" for value in table_column(status, "base"))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, RumExportScreen))
         await pilot.press("ctrl+q")
         await pilot.click("#keep")  # the fixture stops the nodes
     assert app.devnet_left_running
