@@ -6,6 +6,7 @@ the operator looks at another one. The step pages follow the running deployment 
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,12 @@ from mosaic_tui.wizard_state import WizardForm
 OWN_PAGES = ("welcome", "prerequisites", "validators", "review", "step-1", "step-2", "step-3", "step-4", "export")
 DEVNET_PAGES = ("welcome", "prerequisites", "validators", "review", "step-0", "step-1", "step-2", "step-3", "step-4",
                 "export")
+
+
+PAGE_CLASSES = {"welcome": ("screens.welcome", "WelcomeScreen"),
+                "prerequisites": ("screens.prerequisites", "PrerequisitesScreen"),
+                "validators": ("screens.validators", "ValidatorsScreen"),
+                "review": ("screens.review", "ReviewScreen"), "export": ("screens.export", "RumExportScreen")}
 
 
 class WizardPages(App[None]):
@@ -46,17 +53,14 @@ class WizardPages(App[None]):
         return DEVNET_PAGES if self.mode == "devnet" else OWN_PAGES
 
     def _make_page(self, name: str) -> Screen[Any]:
-        from screens.export import RumExportScreen
-        from screens.prerequisites import PrerequisitesScreen
-        from screens.review import ReviewScreen
-        from screens.step import StepScreen
-        from screens.validators import ValidatorsScreen
-        from screens.welcome import WelcomeScreen
-
+        # Each page's module is imported when the page is first shown: the first paint needs only Welcome.
         if name.startswith("step-"):
+            from screens.step import StepScreen
+
             return StepScreen(name.split("-")[1])
-        return {"welcome": WelcomeScreen, "prerequisites": PrerequisitesScreen, "validators": ValidatorsScreen,
-                "review": ReviewScreen, "export": RumExportScreen}[name]()
+        module, cls = PAGE_CLASSES[name]
+        page: Screen[Any] = getattr(importlib.import_module(module), cls)()
+        return page
 
     def page(self, name: str) -> Screen[Any] | None:
         """The page's screen if it was created (installed screens keep their state while hidden)."""
