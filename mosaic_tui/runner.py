@@ -314,10 +314,15 @@ class Runner:
                 sent.append((action, self.sender.inflight(signed) if signed.tx_hash in answered
                              else self.sender.broadcast(signed)))
             except TxRejected as error:
-                # Nothing after it went out: free their nonces (failed, no receipt) so no gap is left.
+                # The batch may already have delivered later ones: those the node holds count as sent (the
+                # next run adopts them); only the others are freed (failed, no receipt) for their nonces.
                 with self.journal.batch():
-                    for later, _ in round_[index + 1:]:
-                        self.journal.record_failed(later.id, "not sent: an earlier transaction of its round was refused")
+                    for later, later_signed in round_[index + 1:]:
+                        if later_signed.tx_hash in answered or self.sender.known(later_signed):
+                            sent.append((later, self.sender.inflight(later_signed)))
+                        else:
+                            self.journal.record_failed(later.id, "not sent: an earlier transaction of its round "
+                                                                 "was refused")
                     self.journal.record_sent_many([a.id for a, _ in sent])
                 self._fail(step, action, signed.tx_hash, error.reason)
             self.emit(ev.TxSent(step.key, action.id, signed.tx_hash))

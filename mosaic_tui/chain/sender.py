@@ -157,6 +157,11 @@ class TxSender:
         self._broadcast(self._chain(signed.chain), signed.raw, signed.tx_hash)
         return self.inflight(signed)
 
+    def known(self, signed: Signed) -> bool:
+        """Whether the node holds (or mined) this transaction."""
+        client = self._chain(signed.chain)
+        return bool(client.call("looking up a transaction", lambda: _known(client, signed.tx_hash)))
+
     @staticmethod
     def inflight(signed: Signed) -> Inflight:
         return Inflight(signed.action_id, signed.chain, signed.tx_hash, signed.sender, signed.nonce)
