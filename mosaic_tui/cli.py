@@ -11,8 +11,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mosaic_tui.errors import MosaicError
+
+if TYPE_CHECKING:
+    from mosaic_tui.journal import Journal
+    from mosaic_tui.plan import Plan
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -178,7 +183,7 @@ def _deploy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _rum_commands(plan: object, outputs: dict[str, object], out_dir: Path) -> None:
+def _rum_commands(plan: Plan, outputs: dict[str, Any], out_dir: Path) -> None:
     """SPEC step 5: show each validator's exact rum command (rum is started by the wizard, on request)."""
     import shlex
     import shutil
@@ -187,11 +192,11 @@ def _rum_commands(plan: object, outputs: dict[str, object], out_dir: Path) -> No
 
     where = "rum is on PATH; start" if shutil.which("rum") else "rum is not on PATH; once installed, start"
     _say(f"{where} each validator's node with:")
-    for index in range(len(plan.validators)):  # type: ignore[attr-defined]
-        _say("  " + shlex.join(export.rum_command(plan, outputs, index, out_dir=out_dir)))  # type: ignore[arg-type]
+    for index in range(len(plan.validators)):
+        _say("  " + shlex.join(export.rum_command(plan, outputs, index, out_dir=out_dir)))
 
 
-def _loaded(plan_path: Path) -> tuple[object, object]:
+def _loaded(plan_path: Path) -> tuple[Plan, Journal]:
     from mosaic_tui.journal import Journal, journal_path
     from mosaic_tui.plan import load_plan
 
@@ -202,10 +207,10 @@ def _export(args: argparse.Namespace) -> int:
     from mosaic_tui import export
 
     plan, journal = _loaded(args.plan)
-    out_dir = args.out or plan.out_path(args.plan)  # type: ignore[attr-defined]
-    for path in export.write_exports(out_dir, plan, journal.outputs()):  # type: ignore[attr-defined]
+    out_dir = args.out or plan.out_path(args.plan)
+    for path in export.write_exports(out_dir, plan, journal.outputs()):
         _say(f"wrote {path}")
-    _rum_commands(plan, journal.outputs(), out_dir)  # type: ignore[attr-defined]
+    _rum_commands(plan, journal.outputs(), out_dir)
     return EXIT_OK
 
 
@@ -213,7 +218,7 @@ def _verify(args: argparse.Namespace) -> int:
     from mosaic_tui import verify
 
     plan, journal = _loaded(args.plan)
-    checks = verify.run_checks(plan, journal.outputs())  # type: ignore[attr-defined]
+    checks = verify.run_checks(plan, journal.outputs())
     for check in checks:
         _say(f"{'pass' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     failed = [c for c in checks if not c.ok]

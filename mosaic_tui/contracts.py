@@ -77,7 +77,11 @@ def _solc_binary(report: toolchain.Report) -> Path:
     if override:
         return Path(override)
     try:
-        return Path(solcx.install_solc(SOLC_VERSION))
+        if SOLC_VERSION not in {str(v) for v in solcx.get_installed_solc_versions()}:
+            solcx.install_solc(SOLC_VERSION)
+        from solcx.install import get_executable
+
+        return Path(get_executable(SOLC_VERSION))
     except Exception:  # offline or no native build for this platform: fall back to solc-js
         report(f"native solc {SOLC_VERSION} unavailable here; compiling with solc-js {SOLC_VERSION}")
         return toolchain.solc_js_executable(report)

@@ -32,6 +32,7 @@ class Deployment:
         self._contracts: dict[tuple[str, str, str], Any] = {}
         self.devnet_dir: Path | None = None  # set on a devnet: step 3 records its auxiliary node there
         self.cache: dict[str, Any] = {}  # values a step reads once for many actions (proofs)
+        self.sender: Any = None  # the run's TxSender, set by deploy.execute (steps switch its fee mode)
 
     # -- chains ---------------------------------------------------------------------------------
 

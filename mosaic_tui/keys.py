@@ -183,11 +183,12 @@ def store_in_keyring(name: str, private_key: str) -> KeyRef:
 def store_in_keystore(path: Path, private_key: str, passphrase: str) -> KeyRef:
     """Encrypt a key with a passphrase into a keystore file (0600); returns its reference."""
     from eth_account import Account
+    from eth_typing import HexStr
 
     if len(passphrase) < 8:
         raise InputError("passphrase", "use at least 8 characters for the keystore passphrase.")
     try:
-        encrypted = Account.encrypt(private_key, passphrase)
+        encrypted = Account.encrypt(HexStr(private_key), passphrase)
     except Exception:
         raise InputError("key", "this is not a valid private key (64 hex digits).") from None
     atomic_write(path, json.dumps(encrypted).encode(), secret=True)

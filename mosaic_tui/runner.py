@@ -147,13 +147,13 @@ class Runner:
                     resumed = self._resume_or_run(step, action)
                     if resumed is False:
                         fresh.append(action)
-                    elif resumed is not None:
+                    elif isinstance(resumed, Inflight):
                         inflight[action.id], started[action.id] = resumed, time.monotonic()
             for action, tx in self._send_round(step, self._sign_waves(step, fresh, pending, inflight)):
                 inflight[action.id], started[action.id] = tx, time.monotonic()
             for chain in sorted({tx.chain for tx in inflight.values()}):
                 client = self.sender.chain(chain)
-                head = int(client.call("reading the block number", lambda c=client: c.w3.eth.block_number))
+                head = int(client.call("reading the block number", client.w3.eth.get_block_number))
                 if heads.get(chain) == head and not fresh:
                     continue  # no new block since the last look, so no new receipt
                 heads[chain] = head

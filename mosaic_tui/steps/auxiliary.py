@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,10 @@ def _addresses(ctx: Any) -> dict[str, str]:
 def _write_genesis(ctx: Any, proposer_set_block: int | None = None) -> dict[str, Any]:
     proposer = ctx.signer("proposer").address
     at = _addresses(ctx)
-    extra = {} if proposer_set_block is None else {"proposer_set_block": proposer_set_block}
-    paths = genesis.write_genesis_files(ctx.out_dir, ctx.plan, proposer, at["ost_prime"], at["proposer_set"],
-                                        timestamp=int(ctx.out("setup_timestamp")), **extra)
+    paths = genesis.write_genesis_files(
+        ctx.out_dir, ctx.plan, proposer, at["ost_prime"], at["proposer_set"],
+        proposer_set_block=genesis.BOOTSTRAP_DEPLOYMENTS if proposer_set_block is None else proposer_set_block,
+        timestamp=int(ctx.out("setup_timestamp")))
     outputs: dict[str, Any] = {"initial_proposer": proposer, "genesis_path": str(paths["genesis_path"]),
                                "spec_path": str(paths["spec_path"]), "node_config_path": str(paths["node_config_path"]),
                                "compose_path": str(paths["compose_path"])}
@@ -127,6 +129,12 @@ def _constructor_args(ctx: Any, name: str) -> tuple[Any, ...]:
     return (ctx.signer("proposer").address, at["polling_place"])
 
 
+def _deployment(name: str) -> Callable[[Any], Tx]:
+    def build(ctx: Any) -> Tx:
+        return Tx(None, ctx.deploy_data(name, *_constructor_args(ctx, name)))
+    return build
+
+
 def _bootstrap_gas_price(ctx: Any) -> None:
     ctx.sender.set_legacy_gas_price("auxiliary", 0)
 
@@ -142,7 +150,7 @@ def step(ctx: Any) -> Step:
         actions.append(Action(
             id=action_id, label=f"deploy {name}", chain="auxiliary", sender="proposer", after=("3.start_node",),
             after_signed=previous, expected_nonce=nonce,
-            build=lambda c, n=name: Tx(None, c.deploy_data(n, *_constructor_args(c, n))),
+            build=_deployment(name),
             deploy_output=AUXILIARY_OUTPUTS[name]))
         previous = (action_id,)
     actions.append(Action(id="3.spec_switch_block", label="write the ProposerSet switch block into spec.json",

@@ -26,20 +26,31 @@ def step(ctx: Any) -> Step:
             deploy_output="ost"))
         token_deps = ("0.deploy_ost",)
     for index, validator in enumerate(plan.validators):
-        eth = validator_eth_needed(plan)
-        ost = validator.stake + validator.gateway_stake
-        actions.append(Action(
-            id=f"0.fund_eth.{index}", label=f"send ETH to validator {index + 1}", chain="origin", sender="deployer",
-            build=lambda c, a=validator.origin_address, v=eth: Tx(a, "0x", value=v, gas=21_000),
-            done_on_chain=lambda c, a=validator.origin_address, v=eth: {}
-            if c.origin.w3.eth.get_balance(a) >= v else None))
-        actions.append(Action(
-            id=f"0.fund_ost.{index}", label=f"send OST to validator {index + 1}", chain="origin", sender="deployer",
-            after_signed=token_deps,
-            build=lambda c, a=validator.origin_address, v=ost: Tx(
-                ost_address(c), c.call_data("EIP20Token", "transfer", a, v), gas=TOKEN_GAS),
-            done_on_chain=lambda c, a=validator.origin_address, v=ost: {} if _ost_balance(c, a) >= v else None))
+        actions += _funding(index, validator.origin_address, validator_eth_needed(plan),
+                            validator.stake + validator.gateway_stake, token_deps)
     return Step("0", "Devnet preparation", actions)
+
+
+def _funding(index: int, address: str, eth: int, ost: int, token_deps: tuple[str, ...]) -> list[Action]:
+    """ETH for a validator's own transactions and OST for its stakes, unless it already holds them."""
+    def send_eth(ctx: Any) -> Tx:
+        return Tx(address, "0x", value=eth, gas=21_000)
+
+    def has_eth(ctx: Any) -> dict[str, Any] | None:
+        return {} if ctx.origin.w3.eth.get_balance(address) >= eth else None
+
+    def send_ost(ctx: Any) -> Tx:
+        return Tx(ost_address(ctx), ctx.call_data("EIP20Token", "transfer", address, ost), gas=TOKEN_GAS)
+
+    def has_ost(ctx: Any) -> dict[str, Any] | None:
+        return {} if _ost_balance(ctx, address) >= ost else None
+
+    return [
+        Action(id=f"0.fund_eth.{index}", label=f"send ETH to validator {index + 1}", chain="origin",
+               sender="deployer", build=send_eth, done_on_chain=has_eth),
+        Action(id=f"0.fund_ost.{index}", label=f"send OST to validator {index + 1}", chain="origin",
+               sender="deployer", after_signed=token_deps, build=send_ost, done_on_chain=has_ost),
+    ]
 
 
 def _ost_balance(ctx: Any, address: str) -> int:

@@ -7,6 +7,7 @@ them is the origin set-up block that the auxiliary chain later trusts and proves
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from mosaic_tui.runner import Action, Step, Tx
@@ -19,6 +20,13 @@ def _allowance(ctx: Any, owner: str, spender: str) -> int:
 
 def _initialized(ctx: Any) -> bool:
     return bool(ctx.read("Stake", "origin", ctx.out("stake"), "initialized"))
+
+
+def _once_initialized(check: Any) -> Any:
+    """After Stake.initialize pulled the stakes the allowance is spent: the approval is done then too."""
+    def done(ctx: Any) -> dict[str, Any] | None:
+        return {} if _initialized(ctx) else check(ctx)
+    return done
 
 
 def _stake_event(ctx: Any, receipt: Any) -> dict[str, Any]:
@@ -47,12 +55,9 @@ def step(ctx: Any) -> Step:
     for index, validator in enumerate(plan.validators):
         role = f"validator:{index}"
         approvals.append(f"2.approve_stake.{index}")
-        actions.append(Action(
-            id=f"2.approve_stake.{index}", label=f"validator {index + 1} approves its stake", chain="origin",
-            sender=role,
-            build=lambda c, v=validator.stake: Tx(ost_address(c), c.call_data("EIP20Token", "approve", c.out("stake"), v)),
-            done_on_chain=lambda c, a=validator.origin_address, v=validator.stake:
-                {} if _initialized(c) or _allowance(c, a, c.out("stake")) >= v else None))
+        stake_approval = approve(f"2.approve_stake.{index}", f"validator {index + 1} approves its stake", role,
+                                 validator.origin_address, "stake", validator.stake)
+        actions.append(replace(stake_approval, done_on_chain=_once_initialized(stake_approval.done_on_chain)))
         actions.append(approve(f"2.approve_gateway.{index}", f"validator {index + 1} approves its gateway stake",
                                role, validator.origin_address, "ost_gateway", validator.gateway_stake))
     actions.append(approve("2.approve_gateway.deployer", "deployer approves its gateway stake", "deployer",

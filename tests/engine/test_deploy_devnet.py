@@ -12,14 +12,7 @@ from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.plan import load_plan
 
 from .conftest import DevnetRun
-
-DEPLOYMENT_KEYS = {
-    "core": {"identifier"},
-    "origin": {"rpc", "chain_id", "ost", "origin_core", "stake", "ost_gateway", "setup_block_hash",
-               "setup_block_number"},
-    "auxiliary": {"rpc", "chain_id", "origin_block_store", "auxiliary_block_store", "polling_place", "kernel_gateway",
-                  "ost_prime", "proposer_set", "initial_proposer", "gas_price", "base_coin_supply"},
-}
+from .test_export import SPEC_KEYS as DEPLOYMENT_KEYS
 
 
 def nonces(run: DevnetRun) -> dict[tuple[str, str], int]:
@@ -111,7 +104,7 @@ def test_status_once_shows_the_deployed_validators(devnet_run: DevnetRun) -> Non
     plan = load_plan(devnet_run.plan)
     rows = [line for line in result.stdout.splitlines() if any(v.auxiliary_address in line for v in plan.validators)]
     assert len(rows) == 3
-    for validator, row in zip(plan.validators, rows):
+    for validator, row in zip(plan.validators, rows, strict=True):
         assert validator.origin_address in row and validator.auxiliary_address in row
         assert "1,00" in row  # the stake, 1000+ OST, as the table writes it
     assert result.stdout.count("yes") >= 6  # every validator in PollingPlace and in ProposerSet
