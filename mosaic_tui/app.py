@@ -22,13 +22,13 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from mosaic_tui.app.deployment import DeploymentRunner
-from mosaic_tui.app.pages import DEVNET_PAGES, OWN_PAGES
 from mosaic_tui.messages import DevnetFailed, DevnetStarted, ModeChosen, RpcChecked
 from mosaic_tui.widgets.progress_model import DeploymentProgress
 from mosaic_tui.wizard_state import WizardForm
+from screens.app_deployment import DeploymentRunner
+from screens.app_pages import DEVNET_PAGES, OWN_PAGES
 
-CSS_PATH = Path(__file__).resolve().parents[1] / "assets" / "app.tcss"
+CSS_PATH = Path(__file__).resolve().parent / "assets" / "app.tcss"
 AUXILIARY_PORT_ENV = "MOSAIC_TUI_AUXILIARY_PORT"
 DEVNET_VALIDATORS = 3
 __all__ = ["AUXILIARY_PORT_ENV", "DEVNET_PAGES", "OWN_PAGES", "MosaicApp"]

@@ -2,6 +2,8 @@
 
 Pages are installed screens, so a page keeps what it shows (a half-filled form, a step's table) while
 the operator looks at another one. The step pages follow the running deployment on their own.
+
+The App (`mosaic_tui/app.py`) is built on this mixin; it lives with the other Textual code in `screens`.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ The deployment runs in one thread worker owned by the App (group "deploy"); the 
 messages in one place (`messages.EventBridge`) and are folded into `progress`, which the step pages
 show. A failure opens the failure dialog; a worker that dies of an unexpected error says so instead of
 crashing the app.
+
+The App (`mosaic_tui/app.py`) is built on this mixin; it lives with the other Textual code in `screens`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from typing import Any
 from textual import on, work
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from mosaic_tui.app.pages import WizardPages
 from mosaic_tui.messages import (
     DeploymentFailed,
     DeploymentFinished,
@@ -28,6 +29,7 @@ from mosaic_tui.messages import (
     StepFinished,
     StepListed,
 )
+from screens.app_pages import WizardPages
 
 
 class DeploymentRunner(WizardPages):
