@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +37,16 @@ class Terminal:
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.session)
+
+    def wait_until(self, condition: Callable[[str], bool], what: str, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.screen()
+            if condition(shown):
+                return shown
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not appear within {timeout:.0f} s; the terminal shows:\n{shown}")
+            time.sleep(0.2)
 
     def wait_for(self, text: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
@@ -80,16 +90,18 @@ def test_mosaic_tui_devnet_in_tmux_from_welcome_to_rum_export(terminal: tuple[Te
     term.keys("C-n")
     term.wait_for("balances read at origin block")
     term.keys("C-n")
-    shown = term.wait_for("Preflight passed.")
-    assert "Devnet preparation" in shown and "Origin contracts" in shown
+    for text in ("Preflight passed.", "Devnet preparation", "Origin contracts"):
+        term.wait_for(text)
     term.keys("C-n")
     term.wait_for("Step 5 — Rum nodes.", timeout=240)
-    shown = term.wait_for("MOSAIC_ORIGIN_CORE_ADDRESS=0x")
-    assert "rum-0-" in shown and "deployment.toml" in shown, shown
+    # The page fills in parts (files, then the env preview): wait for each, never judge a half-drawn screen.
+    for text in ("MOSAIC_ORIGIN_CORE_ADDRESS=0x", "rum-0-", "deployment.toml"):
+        term.wait_for(text)
     assert (folder / "out" / "deployment.toml").is_file()
     term.keys("F2")
-    shown = term.wait_for("proposers 3")
-    assert shown.count("yes") == 6, shown  # in PollingPlace and in ProposerSet, each of the 3 validators
+    term.wait_for("proposers 3")
+    # In PollingPlace and in ProposerSet, each of the 3 validators.
+    term.wait_until(lambda shown: shown.count("yes") == 6, "six 'yes' cells in the status table")
     term.keys("Escape")
     term.wait_for("Step 5 — Rum nodes.")
     term.keys("q")
