@@ -148,23 +148,34 @@ def _open_signers(ctx: Any, add: Any) -> dict[str, Any]:
     return opened
 
 
+def _confirmed(ctx: Any, action_id: str) -> bool:
+    entry = ctx.journal.entry(action_id)
+    return entry is not None and entry.status == "confirmed"
+
+
 def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> None:
+    """What each account still has to pay: a resumed run must not ask for OST a stake already took."""
     plan, token = ctx.plan, ost_address(ctx)
 
     def ost_of(address: str) -> int:
         return int(ctx.read("EIP20Token", "origin", token, "balanceOf", address))
 
+    initialized = _confirmed(ctx, "2.initialize_stake")
     try:
         deployer = signers.get("deployer")
-        if deployer is not None and ost_of(deployer.address) < plan.deployer_gateway_stake:
+        deployer_needs = 0 if _confirmed(ctx, "2.gateway_stake.deployer") else plan.deployer_gateway_stake
+        if deployer is not None and ost_of(deployer.address) < deployer_needs:
             add("origin.deployer_gateway_stake", f"the deployer {deployer.address} holds "
                 f"{units.format_amount(ost_of(deployer.address), 'OST')}, less than its gateway stake.")
         for index, validator in enumerate(plan.validators):
-            need = validator.stake + validator.gateway_stake
+            need = (0 if initialized else validator.stake) + \
+                (0 if _confirmed(ctx, f"2.gateway_stake.{index}") else validator.gateway_stake)
+            if need == 0:
+                continue  # everything it pays for is on chain
             have = ost_of(validator.origin_address)
             if have < need:
                 add(f"validators[{index}].origin_address", f"{validator.origin_address} holds "
-                    f"{units.format_amount(have, 'OST')} but its stake and gateway stake need "
+                    f"{units.format_amount(have, 'OST')} but its remaining stakes need "
                     f"{units.format_amount(need, 'OST')}.")
             eth = int(ctx.origin.w3.eth.get_balance(validator.origin_address))
             if eth < VALIDATOR_ORIGIN_GAS * fee:
