@@ -29,13 +29,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import rlp
 from eth_utils import keccak, to_checksum_address
 
 from mosaic_tui import devnet
 from mosaic_tui.chain.batch import DEFAULT_CHUNK, AbiFunction, BatchClient, RpcFailure
 from mosaic_tui.contracts import load_artifact
 from mosaic_tui.monitor import Monitor
+from mosaic_tui.runner import create_address
 
 OST = 10**18
 ORIGIN_CHAIN_ID = 1337
@@ -57,10 +57,6 @@ class BenchValidator:
 def address_of(label: str) -> str:
     # Addresses without keys: anvil impersonates the few that must send.
     return to_checksum_address(keccak(text=label)[12:])
-
-
-def create_address(sender: str, nonce: int) -> str:
-    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
 
 
 def make_validators(count: int) -> list[BenchValidator]:

@@ -151,7 +151,7 @@ def _deploy(args: argparse.Namespace) -> int:
         from mosaic_tui import devnet
 
         devnet_dir = devnet.default_dir()
-        node = deploy.start_devnet(devnet_dir, origin_port=args.origin_port, block_time=args.block_time)
+        node = devnet.up(devnet_dir, port=args.origin_port, block_time=args.block_time)
         plan_path = args.out / "mosaic-plan.toml"
         if plan_path.exists():
             _say(f"resuming the devnet deployment of {plan_path}")

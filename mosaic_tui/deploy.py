@@ -90,15 +90,12 @@ def prepare(plan_path: Path, *, passphrase: keys.Passphrase | None = None,
 def _check_devnet_auxiliary(plan: Plan, journal: Journal) -> None:
     """A devnet's auxiliary chain lives only as long as its anvil process (it cannot save a chain started
     from a genesis file); say so at once rather than retrying a node that will never come back."""
-    entry = journal.entry("3.start_node")
-    if not plan.devnet or entry is None or entry.status != "confirmed":
+    if not plan.devnet or not journal.confirmed("3.start_node"):
         return
-    try:
-        devnet.rpc_call(plan.auxiliary.rpc, "eth_chainId", timeout=2.0)
-    except Exception:
+    if not devnet.answers(plan.auxiliary.rpc, timeout=2.0):
         raise DevnetError(f"the devnet's auxiliary chain at {plan.auxiliary.rpc} is gone (it ends when its node "
                           "stops); its deployment cannot continue. Start a fresh one: mosaic-tui devnet down, then "
-                          "mosaic-tui deploy --devnet with a new --out folder.") from None
+                          "mosaic-tui deploy --devnet with a new --out folder.")
 
 
 def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inflight: int | None = None,
@@ -119,8 +116,3 @@ def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inf
         runner.run_steps(build_steps(ctx) if steps is None else steps)
     finally:
         journal.unlock()
-
-
-def start_devnet(directory: Path, *, origin_port: int, block_time: float | None,
-                 accounts: int = 10) -> devnet.AnvilNode:
-    return devnet.up(directory, port=origin_port, block_time=block_time, accounts=accounts)

@@ -45,9 +45,6 @@ class Deployment:
     def chain(self, name: str) -> ChainClient:
         return self.origin if name == "origin" else self.auxiliary
 
-    def chains(self) -> dict[str, ChainClient]:
-        return {"origin": self.origin, "auxiliary": self.auxiliary}
-
     @property
     def out_dir(self) -> Path:
         return self.plan.out_path(self.plan_path)

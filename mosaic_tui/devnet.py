@@ -43,6 +43,15 @@ def rpc_call(url: str, method: str, params: Sequence[Any] = (), timeout: float =
     return reply["result"]
 
 
+def answers(url: str, timeout: float = 1.0) -> bool:
+    """Whether a JSON-RPC node answers at `url` (a quick look, no retry)."""
+    try:
+        rpc_call(url, "eth_chainId", timeout=timeout)
+    except Exception:
+        return False
+    return True
+
+
 def port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

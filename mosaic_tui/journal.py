@@ -174,6 +174,11 @@ class Journal:
         raw = self._data["actions"].get(action_id)
         return None if raw is None else _entry_from_raw(action_id, raw)
 
+    def confirmed(self, action_id: str) -> bool:
+        """The action is done: its receipt is in, or it needed no transaction."""
+        raw = self._data["actions"].get(action_id)
+        return raw is not None and raw["status"] == "confirmed"
+
     def entries(self) -> list[ActionEntry]:
         return [_entry_from_raw(action_id, raw) for action_id, raw in self._data["actions"].items()]
 

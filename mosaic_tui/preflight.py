@@ -148,11 +148,6 @@ def _open_signers(ctx: Any, add: Any) -> dict[str, Any]:
     return opened
 
 
-def _confirmed(ctx: Any, action_id: str) -> bool:
-    entry = ctx.journal.entry(action_id)
-    return entry is not None and entry.status == "confirmed"
-
-
 def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> None:
     """What each account still has to pay: a resumed run must not ask for OST a stake already took."""
     plan, token = ctx.plan, ost_address(ctx)
@@ -160,16 +155,16 @@ def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> 
     def ost_of(address: str) -> int:
         return int(ctx.read("EIP20Token", "origin", token, "balanceOf", address))
 
-    initialized = _confirmed(ctx, "2.initialize_stake")
+    initialized = ctx.journal.confirmed("2.initialize_stake")
     try:
         deployer = signers.get("deployer")
-        deployer_needs = 0 if _confirmed(ctx, "2.gateway_stake.deployer") else plan.deployer_gateway_stake
+        deployer_needs = 0 if ctx.journal.confirmed("2.gateway_stake.deployer") else plan.deployer_gateway_stake
         if deployer is not None and ost_of(deployer.address) < deployer_needs:
             add("origin.deployer_gateway_stake", f"the deployer {deployer.address} holds "
                 f"{units.format_amount(ost_of(deployer.address), 'OST')}, less than its gateway stake.")
         for index, validator in enumerate(plan.validators):
             need = (0 if initialized else validator.stake) + \
-                (0 if _confirmed(ctx, f"2.gateway_stake.{index}") else validator.gateway_stake)
+                (0 if ctx.journal.confirmed(f"2.gateway_stake.{index}") else validator.gateway_stake)
             if need == 0:
                 continue  # everything it pays for is on chain
             have = ost_of(validator.origin_address)

@@ -126,8 +126,7 @@ class Runner:
         by_id = {action.id: action for action in step.actions}
         pending: dict[str, Action] = {}
         for action in step.actions:
-            entry = self.journal.entry(action.id)
-            if entry is not None and entry.status == "confirmed":
+            if self.journal.confirmed(action.id):
                 self.emit(ev.ActionSkipped(step.key, action.id, action.label, "done in an earlier run"))
             else:
                 pending[action.id] = action
@@ -163,7 +162,7 @@ class Runner:
                     self._finish_round(step, by_id, mined)
                     for action_id, _, _ in mined:
                         del inflight[action_id]
-            self._rebroadcast_forgotten(step, inflight, started, looked)
+            self._rebroadcast_forgotten(step, by_id, inflight, started, looked)
             if pending and not inflight and not progressed:
                 blocked = ", ".join(sorted(pending))
                 raise StepFailed(step.key, blocked, "these actions wait on actions that are not in this step")
@@ -178,10 +177,8 @@ class Runner:
         _maybe_crash_after_step(step.key)
 
     def _ready(self, action: Action) -> bool:
-        for dep in action.after:
-            entry = self.journal.entry(dep)
-            if entry is None or entry.status != "confirmed":
-                return False
+        if not all(self.journal.confirmed(dep) for dep in action.after):
+            return False
         for dep in action.after_signed:
             entry = self.journal.entry(dep)
             if entry is None or entry.status not in ("signed", "sent", "confirmed"):
@@ -346,8 +343,8 @@ class Runner:
                                  "run again")
         return mined
 
-    def _rebroadcast_forgotten(self, step: Step, inflight: dict[str, Inflight], started: dict[str, float],
-                               looked: dict[str, float]) -> None:
+    def _rebroadcast_forgotten(self, step: Step, by_id: dict[str, Action], inflight: dict[str, Inflight],
+                               started: dict[str, float], looked: dict[str, float]) -> None:
         """Send a transaction the node no longer holds again: the journalled bytes, so the same nonce and
         hash (`TxSender.resume` adopts it if mined meanwhile, and refuses if its nonce went elsewhere)."""
         now = time.monotonic()
@@ -360,13 +357,9 @@ class Runner:
             try:
                 tx, rebroadcast = self.sender.resume(entry)
             except TxRejected as error:
-                self._fail(step, self._action(step, action_id), entry.tx_hash, error.reason)
+                self._fail(step, by_id[action_id], entry.tx_hash, error.reason)
             if rebroadcast:
                 self.emit(ev.TxSent(step.key, action_id, tx.tx_hash, rebroadcast=True))
-
-    @staticmethod
-    def _action(step: Step, action_id: str) -> Action:
-        return next(action for action in step.actions if action.id == action_id)
 
     def _finish_round(self, step: Step, by_id: dict[str, Action], mined: list[tuple[str, Inflight, Any]]) -> None:
         """Record a block's worth of receipts in one write; a reverted one then stops the step."""

@@ -13,7 +13,6 @@ from typing import Any
 from mosaic_tui.chain.rpc import make_web3
 from mosaic_tui.contracts import load_artifact
 from mosaic_tui.metablock import genesis_kernel
-from mosaic_tui.steps.common import checksum
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ def run_checks(plan: Any, outputs: dict[str, Any]) -> list[Check]:
             return code_matches(code, load_artifact(name)), f"{outputs[key]} on {chain}"
         check(f"{name} code", code_check)
 
-    auxiliaries = [checksum(v.auxiliary_address) for v in plan.validators]
+    auxiliaries = [v.auxiliary_address for v in plan.validators]
     stakes = [v.stake for v in plan.validators]
 
     def stake_weights() -> tuple[bool, str]:

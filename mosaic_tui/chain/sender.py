@@ -69,7 +69,7 @@ class TxSender:
         self.journal = journal
         self._chain = chains  # looked up on use: the auxiliary chain exists only from step 3 on
         self._next_nonce: dict[tuple[str, str], int] = {}
-        self.legacy_gas_price: dict[str, int | None] = {}
+        self._legacy_gas_price: dict[str, int | None] = {}
         self._fees: dict[str, tuple[float, dict[str, int]]] = {}
 
     # -- nonces -----------------------------------------------------------------------------------
@@ -89,13 +89,6 @@ class TxSender:
         nonce = self._next_nonce[key]
         self._next_nonce[key] = nonce + 1
         return nonce
-
-    def peek_nonce(self, chain: str, sender: str) -> int:
-        nonce = self.next_nonce(chain, sender)
-        self._next_nonce[(chain, sender)] = nonce
-        return nonce
-
-    # -- sending ----------------------------------------------------------------------------------
 
     def estimate(self, chain: str, sender: str, tx: dict[str, Any]) -> int:
         """Gas for `tx` with our margin; a revert becomes TxRejected with the contract's reason."""
@@ -120,7 +113,7 @@ class TxSender:
 
     def _read_fees(self, chain: str) -> dict[str, int]:
         client = self._chain(chain)
-        legacy = self.legacy_gas_price.get(chain)
+        legacy = self._legacy_gas_price.get(chain)
         if legacy is not None:
             return {"gasPrice": legacy}
         block = client.call("reading fees", lambda: client.w3.eth.get_block("latest"))
@@ -131,7 +124,7 @@ class TxSender:
         return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * base_fee + tip, "type": 2}
 
     def set_legacy_gas_price(self, chain: str, price: int | None) -> None:
-        self.legacy_gas_price[chain] = price
+        self._legacy_gas_price[chain] = price
         self._fees.pop(chain, None)
 
     def sign(self, action_id: str, chain: str, signer: Any, tx: dict[str, Any], *, gas: int, nonce: int) -> Signed:

@@ -70,18 +70,10 @@ def _check_node(ctx: Any) -> None:
                                               f"block 0, expected {ctx.plan.auxiliary.base_coin_supply}")
 
 
-def _answers(url: str) -> bool:
-    try:
-        devnet.rpc_call(url, "eth_chainId", timeout=1.0)
-    except Exception:
-        return False
-    return True
-
-
 def _start_node(ctx: Any) -> dict[str, Any]:
     _check_genesis_file(ctx)
     url = ctx.plan.auxiliary.rpc
-    if ctx.plan.devnet and not _answers(url):
+    if ctx.plan.devnet and not devnet.answers(url):
         parsed = urllib.parse.urlparse(url)
         directory = ctx.devnet_dir or devnet.default_dir()
         directory.mkdir(parents=True, exist_ok=True)
@@ -97,7 +89,7 @@ def _start_node(ctx: Any) -> dict[str, Any]:
     elif not ctx.plan.devnet:
         deadline = time.monotonic() + NODE_WAIT
         told = False
-        while not _answers(url):
+        while not devnet.answers(url):
             if time.monotonic() > deadline:
                 raise StepFailed("3", "3.start_node", f"no auxiliary node answered at {url} within "
                                                       f"{NODE_WAIT:.0f} s; start it from {ctx.out('spec_path')} "

@@ -35,9 +35,3 @@ def auxiliary_addresses(proposer: str) -> dict[str, str]:
 def origin_core_identifier(origin_chain_id: int) -> bytes:
     """The identifier votes on origin checkpoints carry: the origin chain id and no auxiliary part."""
     return origin_chain_id.to_bytes(8, "big") + bytes(12)
-
-
-def checksum(address: str) -> str:
-    from eth_utils import to_checksum_address
-
-    return str(to_checksum_address(address))

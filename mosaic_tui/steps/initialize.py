@@ -12,7 +12,7 @@ from typing import Any
 from mosaic_tui.chain import proofs
 from mosaic_tui.metablock import genesis_kernel
 from mosaic_tui.runner import Action, Step, Tx
-from mosaic_tui.steps.common import OPEN_KERNEL_HASH_SLOT, STAKED_MESSAGES_SLOT, checksum
+from mosaic_tui.steps.common import OPEN_KERNEL_HASH_SLOT, STAKED_MESSAGES_SLOT
 
 
 def _height(ctx: Any) -> int:
@@ -33,7 +33,7 @@ def _prove_origin_core(ctx: Any) -> Tx:
 
 def _k0(ctx: Any) -> Any:
     plan = ctx.plan
-    return genesis_kernel([checksum(v.auxiliary_address) for v in plan.validators], [v.stake for v in plan.validators])
+    return genesis_kernel([v.auxiliary_address for v in plan.validators], [v.stake for v in plan.validators])
 
 
 def _prove_block_opening(ctx: Any) -> Tx:
@@ -71,8 +71,8 @@ def _stake_proofs(ctx: Any) -> dict[str, list[bytes]]:
 def _mint(stake: dict[str, Any]) -> Any:
     def build(ctx: Any) -> Tx:
         nodes = _stake_proofs(ctx)[stake["message_hash"]]
-        data = ctx.call_data("OSTPrime", "mint", stake["amount"], checksum(stake["beneficiary"]),
-                             checksum(stake["staker"]), stake["nonce"], nodes, _height(ctx))
+        data = ctx.call_data("OSTPrime", "mint", stake["amount"], stake["beneficiary"],
+                             stake["staker"], stake["nonce"], nodes, _height(ctx))
         return Tx(ctx.out("ost_prime"), data)
     return build
 

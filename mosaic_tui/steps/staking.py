@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from mosaic_tui.runner import Action, Step, Tx
-from mosaic_tui.steps.common import checksum, ost_address
+from mosaic_tui.steps.common import ost_address
 
 
 def _allowance(ctx: Any, owner: str, spender: str) -> int:
@@ -64,8 +64,8 @@ def step(ctx: Any) -> Step:
                            ctx.signer("deployer").address, "ost_gateway", plan.deployer_gateway_stake))
 
     def initialize_args(c: Any) -> Tx:
-        origins = [checksum(v.origin_address) for v in plan.validators]
-        auxiliaries = [checksum(v.auxiliary_address) for v in plan.validators]
+        origins = [v.origin_address for v in plan.validators]
+        auxiliaries = [v.auxiliary_address for v in plan.validators]
         stakes = [v.stake for v in plan.validators]
         return Tx(c.out("stake"), c.call_data("Stake", "initialize", origins, auxiliaries, stakes))
 
@@ -78,7 +78,7 @@ def step(ctx: Any) -> Step:
         def build(c: Any) -> Tx:
             staker = c.signer(role).address
             nonce = int(c.read("OSTGateway", "origin", c.out("ost_gateway"), "nonces", staker))
-            return Tx(c.out("ost_gateway"), c.call_data("OSTGateway", "stake", amount, checksum(beneficiary), nonce))
+            return Tx(c.out("ost_gateway"), c.call_data("OSTGateway", "stake", amount, beneficiary, nonce))
         return Action(id=action_id, label=label, chain="origin", sender=role, after=(approval,), build=build,
                       outputs=_stake_event)
 

@@ -23,11 +23,13 @@ from typing import Any
 
 import rlp
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_bytes, to_checksum_address
+from eth_utils import keccak, to_bytes
 
 from mosaic_tui import devnet, metablock
 from mosaic_tui.chain import proofs
 from mosaic_tui.chain.header import encode_header, header_fields
+from mosaic_tui.runner import create_address
+from mosaic_tui.steps.common import AUXILIARY_ORDER, OPEN_KERNEL_HASH_SLOT, STAKED_MESSAGES_SLOT, origin_core_identifier
 from tests.contracts import origin_world
 from tests.contracts.origin_world import OST, OriginWorld, Validator, keys
 from tests.helpers import Reverted, deploy, transact
@@ -41,23 +43,6 @@ DEPLOYER_GATEWAY_STAKE = 7 * OST
 VALIDATOR_GATEWAY_STAKES = (3 * OST, 5 * OST, 11 * OST, 13 * OST)
 # Transition hashes are signed and tallied, not checked, on the auxiliary chain; any fixed value will do.
 TRANSITION_HASH = keccak(text="transition under vote")
-
-AUXILIARY_ORDER = (
-    "OriginBlockStore", "AuxiliaryBlockStore", "PollingPlace", "KernelGateway", "OSTPrime", "ProposerSet",
-)
-OPEN_KERNEL_HASH_SLOT = 0  # OriginCore.openKernelHash (contracts/README.md)
-STAKED_MESSAGES_SLOT = 0  # OSTGateway.stakedMessages
-
-
-def create_address(sender: str, nonce: int) -> str:
-    """The address CREATE gives the contract `sender` deploys with transaction nonce `nonce`."""
-    return to_checksum_address(keccak(rlp.encode([to_bytes(hexstr=sender), nonce]))[12:])
-
-
-def origin_identifier(origin_chain_id: int) -> bytes:
-    """The core identifier votes on origin checkpoints carry: the origin chain id in the first 8
-    bytes like every core identifier of that chain, and no auxiliary chain id after it."""
-    return origin_chain_id.to_bytes(8, "big") + bytes(12)
 
 
 @dataclass(frozen=True)
@@ -114,7 +99,7 @@ class TwoChains:
 
     @property
     def origin_identifier(self) -> bytes:
-        return origin_identifier(self.origin.chain_id)
+        return origin_core_identifier(self.origin.chain_id)
 
     def send(self, fn: Any, sender: Any = None) -> Any:
         """An auxiliary-chain transaction at zero gas price (by default from the initial proposer)."""
@@ -248,7 +233,7 @@ def deploy_auxiliary(w3: Any, proposer: LocalAccount, origin: OriginWorld, setup
         "OriginBlockStore": (setup_block["hash"], setup_block["stateRoot"], setup_block["number"], ORIGIN_EPOCH,
                              at["PollingPlace"]),
         "AuxiliaryBlockStore": (genesis["hash"], genesis["stateRoot"], 0, 0, AUXILIARY_EPOCH, at["PollingPlace"]),
-        "PollingPlace": (origin_identifier(origin.chain_id), origin.core_identifier, at["OriginBlockStore"],
+        "PollingPlace": (origin_core_identifier(origin.chain_id), origin.core_identifier, at["OriginBlockStore"],
                          at["AuxiliaryBlockStore"], at["KernelGateway"]),
         "KernelGateway": (origin.core.address, at["OriginBlockStore"], at["PollingPlace"]),
         "OSTPrime": (origin.gateway.address, at["OriginBlockStore"]),

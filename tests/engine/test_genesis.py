@@ -10,22 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import rlp
 from eth_account import Account
-from eth_utils import keccak, to_bytes, to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
 from mosaic_tui import genesis
 from mosaic_tui.errors import InputError
 from mosaic_tui.plan import Plan, load_plan
+from mosaic_tui.runner import create_address
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "example-plan.toml"
 # A made-up key for the initial proposer: it only signs on a throwaway anvil node.
 PROPOSER = Account.from_key(keccak(text="mosaic-tui genesis test initial proposer"))
 OST_PRIME_NONCE, PROPOSER_SET_NONCE = 4, 5  # their places in the bootstrap (tests/contracts/aux_setup.py)
-
-
-def create_address(sender: str, nonce: int) -> str:
-    return to_checksum_address(keccak(rlp.encode([to_bytes(hexstr=sender), nonce]))[12:])
 
 
 OST_PRIME = create_address(PROPOSER.address, OST_PRIME_NONCE)
