@@ -51,6 +51,27 @@ class Inflight:
     nonce: int
 
 
+REPLACEMENT_BUMP = 1.10  # geth's pool takes a replacement only with both fees at least 10 % higher
+
+
+def bump_fees(fees: dict[str, int], previous: dict[str, int]) -> dict[str, int]:
+    """`fees`, raised where needed to replace a transaction that paid `previous` (of either kind)."""
+    out = dict(fees)
+    if "gasPrice" in out:
+        old = previous.get("gasPrice", previous.get("maxFeePerGas", 0))
+        out["gasPrice"] = max(out["gasPrice"], _raised(old))
+        return out
+    old_tip = previous.get("maxPriorityFeePerGas", previous.get("gasPrice", 0))
+    old_max = previous.get("maxFeePerGas", previous.get("gasPrice", 0))
+    out["maxPriorityFeePerGas"] = max(out["maxPriorityFeePerGas"], _raised(old_tip))
+    out["maxFeePerGas"] = max(out["maxFeePerGas"], _raised(old_max), out["maxPriorityFeePerGas"])
+    return out
+
+
+def _raised(fee: int) -> int:
+    return fee + max(1, -(-fee // 10)) if fee else 0
+
+
 def revert_reason(error: BaseException) -> str:
     """The contract's revert string (or the node's message) from a web3 error, in plain words."""
     from web3.exceptions import ContractLogicError, Web3RPCError
@@ -81,10 +102,10 @@ class TxSender:
             client = self._chain(chain)
             on_chain = client.call(f"reading the nonce of {sender}",
                                    lambda: client.w3.eth.get_transaction_count(sender, "pending"))
-            # A transaction the node refused (failed, no receipt) never used its nonce: leave no gap.
+            # Every journalled nonce stays its action's: a refused transaction is replaced at its own nonce
+            # (only one of the two can ever be mined), never given to another action.
             journalled = [e.nonce for e in self.journal.entries()
-                          if e.chain == chain and e.sender == sender and e.nonce is not None
-                          and (e.status != "failed" or e.receipt is not None)]
+                          if e.chain == chain and e.sender == sender and e.nonce is not None]
             self._next_nonce[key] = max([on_chain, *[n + 1 for n in journalled]])
         nonce = self._next_nonce[key]
         self._next_nonce[key] = nonce + 1
@@ -127,10 +148,16 @@ class TxSender:
         self._legacy_gas_price[chain] = price
         self._fees.pop(chain, None)
 
-    def sign(self, action_id: str, chain: str, signer: Any, tx: dict[str, Any], *, gas: int, nonce: int) -> Signed:
-        """Fill fees and sign; nothing is recorded or sent yet (see `record` and `broadcast`)."""
+    def sign(self, action_id: str, chain: str, signer: Any, tx: dict[str, Any], *, gas: int, nonce: int,
+             replaces: str | None = None) -> Signed:
+        """Fill fees and sign; nothing is recorded or sent yet (see `record` and `broadcast`). `replaces`:
+        the signed bytes of an earlier version at this nonce, whose fees are raised by at least the 10 %
+        a node's pool asks of a replacement."""
         client = self._chain(chain)
-        full = {"to": None, "value": 0, "data": "0x", **tx, **self.fees(chain), "gas": gas, "nonce": nonce,
+        fees = dict(self.fees(chain))
+        if replaces:
+            fees = bump_fees(fees, decode_raw(bytes.fromhex(replaces.removeprefix("0x"))).fees)
+        full = {"to": None, "value": 0, "data": "0x", **tx, **fees, "gas": gas, "nonce": nonce,
                 "chainId": client.chain_id}
         if full["to"] is None:
             full.pop("to")
@@ -139,12 +166,13 @@ class TxSender:
 
         return Signed(action_id, chain, signer.address, nonce, "0x" + keccak(raw).hex(), raw)
 
-    def record(self, signed: list[Signed]) -> None:
-        """Journal signed transactions before any of them is broadcast (one write for the lot)."""
+    def record(self, signed: list[Signed], released: frozenset[str] = frozenset()) -> None:
+        """Journal signed transactions before any of them is broadcast (one write for the lot); `released`
+        names actions whose earlier nonce the chain proved consumed by another transaction."""
         with self.journal.batch():
             for item in signed:
                 self.journal.record_signed(item.action_id, item.chain, item.sender, item.nonce, item.tx_hash,
-                                           "0x" + item.raw.hex())
+                                           "0x" + item.raw.hex(), nonce_released=item.action_id in released)
 
     def broadcast(self, signed: Signed) -> Inflight:
         self._broadcast(self._chain(signed.chain), signed.raw, signed.tx_hash)
@@ -178,45 +206,68 @@ class TxSender:
         return accepted
 
     def _broadcast(self, client: ChainClient, raw: bytes, tx_hash: str) -> None:
+        """Send signed bytes. A node's error words prove nothing (EthereumJS says "this transaction is
+        already in the TxPool", Hardhat "Known transaction", Nethermind "AlreadyKnown", geth "already
+        known"): after any error the chain is asked instead. The node holds or mined this hash, or holds
+        some transaction of this sender at this nonce (ours, an earlier version of ours) -> sent, and the
+        receipt loop adopts whichever version is mined. Otherwise it was refused: TxRejected, and the
+        action keeps its nonce (only a replacement at the same nonce may follow)."""
         try:
             client.call("broadcasting a transaction", lambda: client.w3.eth.send_raw_transaction(raw))
         except MosaicError:
             raise
         except Exception as error:
             reason = revert_reason(error)
-            if "already known" in reason.lower() or "already imported" in reason.lower():
-                return  # the node has it: that is what we wanted
-            # A retry after a lost answer: the first attempt reached the node and was mined, so the retry
-            # hears "nonce too low". Called refused, the action would be signed again on the next run.
             if client.call("looking up a transaction", lambda: _known(client, tx_hash)):
                 return
+            decoded = decode_raw(raw)
+            pending = client.call("reading a nonce", lambda: client.w3.eth.get_transaction_count(
+                decoded.sender, "pending"))
+            if pending > decoded.nonce:
+                return  # the node holds (or mined) a transaction at this nonce: never a reason to move on
             raise TxRejected(reason) from None
 
     # -- after a restart ----------------------------------------------------------------------------
 
-    def resume(self, entry: ActionEntry) -> tuple[Inflight, bool]:
-        """Adopt or rebroadcast a journalled transaction; returns it and whether it was rebroadcast."""
+    def mined_version(self, entry: ActionEntry) -> tuple[str, Any] | None:
+        """(hash, receipt) of whichever signed version of the action is mined, if any."""
+        assert entry.chain
+        for tx_hash, _ in entry.versions:
+            receipt = self.receipt(entry.chain, tx_hash)
+            if receipt is not None:
+                return tx_hash, receipt
+        return None
+
+    def nonce_consumed_by_other(self, entry: ActionEntry) -> bool:
+        """The chain proves that the entry's nonce went to a transaction that is none of its versions:
+        the sender's mined nonce is past it and no version has a receipt. Nothing else is proof."""
+        assert entry.chain and entry.sender is not None and entry.nonce is not None
+        client = self._chain(entry.chain)
+        sender, nonce = entry.sender, entry.nonce
+        mined = client.call("reading a nonce", lambda: client.w3.eth.get_transaction_count(sender, "latest"))
+        return bool(mined > nonce and self.mined_version(entry) is None)
+
+    def resume(self, entry: ActionEntry) -> tuple[Inflight, str]:
+        """What became of a journalled transaction: "mined" (a version has a receipt; the Inflight names
+        it), "pending" (the node holds it), "released" (its nonce went to another transaction: the action
+        may be signed at a new nonce), or "rebroadcast" (sent again, byte for byte)."""
         assert entry.chain and entry.tx_hash and entry.raw_tx and entry.sender is not None and entry.nonce is not None
         client = self._chain(entry.chain)
         inflight = Inflight(entry.action_id, entry.chain, entry.tx_hash, entry.sender, entry.nonce)
-        for tx_hash in (entry.tx_hash, *entry.earlier_tx_hashes):
-            if self.receipt(entry.chain, tx_hash) is not None:
+        mined = self.mined_version(entry)
+        if mined is not None:
+            inflight.tx_hash = mined[0]
+            return inflight, "mined"
+        for tx_hash, _ in entry.versions:
+            if client.call("looking up a transaction", lambda h=tx_hash: _known(client, h)):  # type: ignore[misc]
                 inflight.tx_hash = tx_hash
-                return inflight, False
-        known = client.call("looking up a transaction", lambda: _known(client, entry.tx_hash or ""))
-        if known:
-            return inflight, False
-        on_chain_nonce = client.call("reading a nonce",
-                                     lambda: client.w3.eth.get_transaction_count(entry.sender, "latest"))
-        if on_chain_nonce > entry.nonce:
-            raise TxRejected(
-                f"nonce {entry.nonce} of {entry.sender} on the {entry.chain} chain was used by a transaction "
-                f"this deployment did not send, so {entry.tx_hash} can never be mined. Check the account's "
-                "history; nothing was re-signed.")
+                return inflight, "pending"
+        if self.nonce_consumed_by_other(entry):
+            return inflight, "released"
         self._broadcast(client, bytes.fromhex(entry.raw_tx[2:]), entry.tx_hash)
-        if entry.status != "sent":
+        if entry.status not in ("sent", "failed"):
             self.journal.record_sent(entry.action_id)
-        return inflight, True
+        return inflight, "rebroadcast"
 
     def chain(self, name: str) -> ChainClient:
         return self._chain(name)
@@ -236,6 +287,52 @@ class TxSender:
         except Exception as error:
             return revert_reason(error)
         return f"the transaction reverted in block {block_number} (out of gas or a failed check without reason)"
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What a signed transaction says: recovered from its bytes, not taken from anyone's word."""
+
+    tx_hash: str
+    sender: str
+    nonce: int
+    chain_id: int | None
+    to: str | None
+    data: str
+    value: int
+    gas: int
+    fees: dict[str, int]
+
+
+def decode_raw(raw: bytes) -> Decoded:
+    """Decode legacy, EIP-2930 and EIP-1559 transactions; ValueError when the bytes are none of them."""
+    import rlp
+    from eth_account import Account
+    from eth_utils import keccak, to_checksum_address
+
+    try:
+        sender = to_checksum_address(Account.recover_transaction(raw))
+        if raw[0] >= 0xc0:
+            nonce, gas_price, gas, to, value, data, v, _, _ = rlp.decode(raw)
+            v_int = int.from_bytes(v, "big")
+            chain_id = (v_int - 35) // 2 if v_int >= 35 else None
+            fees = {"gasPrice": int.from_bytes(gas_price, "big")}
+        elif raw[0] == 1:
+            chain, nonce, gas_price, gas, to, value, data, *_ = rlp.decode(raw[1:])
+            chain_id, fees = int.from_bytes(chain, "big"), {"gasPrice": int.from_bytes(gas_price, "big")}
+        elif raw[0] == 2:
+            chain, nonce, tip, max_fee, gas, to, value, data, *_ = rlp.decode(raw[1:])
+            chain_id = int.from_bytes(chain, "big")
+            fees = {"maxPriorityFeePerGas": int.from_bytes(tip, "big"), "maxFeePerGas": int.from_bytes(max_fee, "big")}
+        else:
+            raise ValueError(f"transaction type {raw[0]} is not one this program signs")
+    except ValueError:
+        raise
+    except Exception as error:
+        raise ValueError(f"the bytes are not a signed transaction ({type(error).__name__})") from None
+    return Decoded("0x" + keccak(raw).hex(), sender, int.from_bytes(nonce, "big"), chain_id,
+                   to_checksum_address(to) if to else None, "0x" + bytes(data).hex(), int.from_bytes(value, "big"),
+                   int.from_bytes(gas, "big"), fees)
 
 
 def _receipt(client: ChainClient, tx_hash: str) -> Any | None:
