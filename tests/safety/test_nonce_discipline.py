@@ -9,6 +9,7 @@ nonce on chain equal to the transactions the journal holds.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ from tests.reliability.world import PASSPHRASE, World, chain_nonce, ledger, plan
 from tests.safety.rpc_dialect import REBROADCAST_WORDS, DialectProxy
 
 
+ATTEMPT_LIMIT = 60.0
+
+
 class Stopped(Exception):
     """Stands for the process dying right after a broadcast."""
 
@@ -45,8 +49,10 @@ def dialect_proxy(world: World) -> Iterator[DialectProxy]:
 
 
 def attempt(plan_path: Path, hook: Callable[[events.Event], None]) -> str:
+    deadline = time.monotonic() + ATTEMPT_LIMIT  # a run that never ends is a failed attempt, not a hung test
     try:
-        deploy.execute(deploy.prepare(plan_path), hook, steps=[origin.step, staking.step])
+        deploy.execute(deploy.prepare(plan_path), hook, steps=[origin.step, staking.step],
+                       should_stop=lambda: time.monotonic() > deadline)
     except Stopped:
         return "stopped"
     except StepFailed as failure:
@@ -97,11 +103,10 @@ def test_a_rebroadcast_answered_in_any_clients_words_never_leads_to_a_second_sig
     mine()
     while outcomes[-1] != "done" and len(outcomes) < 4:
         outcomes.append(attempt(plan_path, lambda event: None))
+    deployer = world.accounts[0].address
+    assert origin_cores_of(world, deployer) == 1, outcomes
     assert outcomes[-1] == "done", outcomes
     assert dialect_proxy.answered_in_dialect > 0, "the rebroadcasts were never answered in the client's words"
-
-    deployer = world.accounts[0].address
-    assert origin_cores_of(world, deployer) == 1
     nonces, journalled = ledger(plan_path)
     assert nonces == journalled  # every transaction on chain is one the journal holds: no second approval
     assert resent_actions(plan_path) == []
