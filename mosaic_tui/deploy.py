@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mosaic_tui import devnet, events, keys
-from mosaic_tui.chain.sender import TxSender
+from mosaic_tui.chain.sender import FeePolicy, TxSender
 from mosaic_tui.deployment import Deployment
 from mosaic_tui.errors import DevnetError, InputErrors
 from mosaic_tui.journal import Journal, journal_path
@@ -110,7 +110,10 @@ def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inf
     try:
         if journal.plan_digest is None:
             journal.bind_plan(ctx.plan.digest())
-        sender = TxSender(journal, ctx.chain)
+        origin_plan = ctx.plan.origin
+        policy = {"origin": FeePolicy(origin_plan.max_fee_per_gas, origin_plan.max_priority_fee_per_gas,
+                                      origin_plan.replace_after_blocks)}
+        sender = TxSender(journal, ctx.chain, policy=policy, notify=lambda text: emit(events.Waiting("-", text)))
         ctx.sender = sender
         runner = Runner(ctx, journal, sender, emit, max_inflight=max_inflight, should_stop=should_stop)
         runner.run_steps(build_steps(ctx) if steps is None else steps)

@@ -45,6 +45,9 @@ class OriginPlan:
     ost: str  # checksummed address, or DEPLOY_OST on a devnet
     deployer: KeyRef
     deployer_gateway_stake: int  # wei of OST the deployer stakes in OSTGateway for base coin
+    max_fee_per_gas: int | None = None  # wei; the fee ceiling no origin transaction ever exceeds
+    max_priority_fee_per_gas: int | None = None  # wei; the tip ceiling
+    replace_after_blocks: int = 3  # a transaction not mined within this many blocks is replaced, fees raised
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,8 @@ class Plan:
             "core": {"identifier": self.core_identifier, "minimum_weight": ost(self.minimum_weight)},
             "origin": {"rpc": self.origin.rpc, "chain_id": self.origin.chain_id, "ost": self.origin.ost,
                        "deployer": str(self.origin.deployer),
-                       "deployer_gateway_stake": ost(self.origin.deployer_gateway_stake)},
+                       "deployer_gateway_stake": ost(self.origin.deployer_gateway_stake),
+                       **_fee_keys(self.origin)},
             "auxiliary": {"rpc": aux.rpc, "chain_id": aux.chain_id, "initial_proposer": str(aux.initial_proposer),
                           "block_time": aux.block_time, "gas_limit": aux.gas_limit, "gas_price": gwei(aux.gas_price),
                           "base_coin_supply": ost(aux.base_coin_supply), "epoch_length": aux.epoch_length},
@@ -144,6 +148,12 @@ def _static_problems(plan: Plan) -> list[InputError]:
             found.append(error)
     if origin.ost == DEPLOY_OST and not plan.devnet:
         add("origin.ost", 'only a devnet plan may say "deploy"; give the address of the OST token on origin.')
+    if origin.max_fee_per_gas == 0:
+        add("origin.max_fee_per_gas", "a fee ceiling of zero lets no transaction through; give e.g. \"50 gwei\".")
+    if origin.max_priority_fee_per_gas is not None and origin.max_fee_per_gas is not None \
+            and origin.max_priority_fee_per_gas > origin.max_fee_per_gas:
+        add("origin.max_priority_fee_per_gas", "the tip ceiling is above origin.max_fee_per_gas; a tip is part of "
+                                               "the fee, so it can never be higher.")
     if aux.gas_price == 0:
         add("auxiliary.gas_price", "the gas price after bootstrap must be above zero; step 4 raises the chain to it.")
     if plan.minimum_weight is not None and plan.minimum_weight < 1:
@@ -271,13 +281,32 @@ def _parse_ost(value: Any, name: str) -> str:
     return units.parse_address(value, name)
 
 
+def _gwei(value: Any, name: str) -> int:
+    """A fee per gas: "50 gwei", or wei without a unit, like every other plan amount."""
+    return units.parse_amount(value, name)
+
+
 def _int(minimum: int, maximum: int = 2**63 - 1) -> Callable[[Any, str], int]:
     return lambda value, name: units.parse_int(value, name, minimum=minimum, maximum=maximum)
 
 
 _TOP = ("plan_version", "devnet", "out_dir", "core", "origin", "auxiliary", "validators")
 _CORE = ("identifier", "minimum_weight")
-_ORIGIN = ("rpc", "chain_id", "ost", "deployer", "deployer_gateway_stake")
+_ORIGIN = ("rpc", "chain_id", "ost", "deployer", "deployer_gateway_stake", "max_fee_per_gas",
+           "max_priority_fee_per_gas", "replace_after_blocks")
+
+
+def _fee_keys(origin: OriginPlan) -> dict[str, Any]:
+    """The fee keys a plan sets (absent ones stay absent, so older plans keep their digest)."""
+    gwei = partial(units.format_amount, unit="gwei")
+    keys: dict[str, Any] = {}
+    if origin.max_fee_per_gas is not None:
+        keys["max_fee_per_gas"] = gwei(origin.max_fee_per_gas)
+    if origin.max_priority_fee_per_gas is not None:
+        keys["max_priority_fee_per_gas"] = gwei(origin.max_priority_fee_per_gas)
+    if origin.replace_after_blocks != OriginPlan.replace_after_blocks:
+        keys["replace_after_blocks"] = origin.replace_after_blocks
+    return keys
 _AUX = ("rpc", "chain_id", "initial_proposer", "block_time", "gas_limit", "gas_price", "base_coin_supply",
         "epoch_length")
 _VALIDATOR = ("origin_address", "auxiliary_address", "stake", "gateway_stake", "origin_key", "auxiliary_key")
@@ -299,6 +328,10 @@ def plan_from_dict(data: Mapping[str, Any], *, validate: bool = True) -> Plan:
         ost=read.value(origin_t, "ost", "origin", _parse_ost),
         deployer=read.value(origin_t, "deployer", "origin", parse_key_ref),
         deployer_gateway_stake=read.value(origin_t, "deployer_gateway_stake", "origin", units.parse_amount),
+        max_fee_per_gas=read.value(origin_t, "max_fee_per_gas", "origin", _gwei, None),
+        max_priority_fee_per_gas=read.value(origin_t, "max_priority_fee_per_gas", "origin", _gwei, None),
+        replace_after_blocks=read.value(origin_t, "replace_after_blocks", "origin", _int(1, 10_000),
+                                        OriginPlan.replace_after_blocks),
     )
     auxiliary = AuxiliaryPlan(
         rpc=read.value(aux_t, "rpc", "auxiliary", units.parse_url),

@@ -38,6 +38,7 @@ class PreflightReport:
     costs: list[StepCost] = field(default_factory=list)
     problems: list[InputError] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # what will be sent, one line per transaction
+    fee_source: str = ""  # "the plan's ceiling ..." or "the node now (tip from ...)"
 
     @property
     def total_wei(self) -> int:
@@ -76,12 +77,16 @@ def _ost_problems(ctx: Any, add: Any) -> None:
         add("origin.ost", f"the contract at {address} does not answer ERC20 calls (totalSupply, balanceOf).")
 
 
-def _fee_per_gas(ctx: Any) -> int:
-    block = ctx.origin.w3.eth.get_block("latest")
-    base = block.get("baseFeePerGas")
-    if base is None:
-        return int(ctx.origin.w3.eth.gas_price)
-    return 2 * int(base) + int(ctx.origin.w3.eth.max_priority_fee)
+def _fee_per_gas(ctx: Any) -> tuple[int, str]:
+    """The fee per gas the deployment is priced at: the plan's ceiling when it has one (no transaction
+    ever pays more), else what the node asks now; and where that figure comes from."""
+    from mosaic_tui.chain.sender import FeePolicy, read_fees
+
+    origin = ctx.plan.origin
+    if origin.max_fee_per_gas is not None:
+        return int(origin.max_fee_per_gas), "the plan's ceiling origin.max_fee_per_gas"
+    fees, source = read_fees(ctx.origin, FeePolicy(None, origin.max_priority_fee_per_gas))
+    return int(fees.get("maxFeePerGas", fees.get("gasPrice", 0))), f"the node now (tip from {source})"
 
 
 def _costs(ctx: Any, fee: int) -> list[StepCost]:
@@ -117,7 +122,8 @@ def run_preflight(ctx: Any) -> PreflightReport:
                                f"is chain {chain_id}; nothing will be signed for the wrong chain.")
         return report
     _ost_problems(ctx, add)
-    report.fee_per_gas = fee = _fee_per_gas(ctx)
+    report.fee_per_gas, report.fee_source = _fee_per_gas(ctx)
+    fee = report.fee_per_gas
     report.costs = _costs(ctx, fee)
     signers = _open_signers(ctx, add)
     deployer = signers.get("deployer")

@@ -102,6 +102,14 @@ def _hex(value: Any) -> str:
     return text if text.startswith("0x") else "0x" + text
 
 
+def _gwei(wei: int | None) -> str:
+    if wei is None:
+        return "unset"
+    from mosaic_tui.units import format_amount
+
+    return format_amount(wei, "gwei")
+
+
 def _block_hash(client: Any, number: int) -> str | None:
     from web3.exceptions import BlockNotFound
 
@@ -171,6 +179,9 @@ class Runner:
         self._slots: dict[str, int] = {}  # action -> the journalled nonce its next signature must reuse
         self._released: set[str] = set()  # actions whose old nonce the chain proved used by another tx
         self._built: list[Step] = []  # steps built so far, in order (their receipts are re-checked)
+        self._sent_block: dict[str, int] = {}  # action -> the head when its current version was first seen
+        self._told_ceiling: set[str] = set()
+        self._told_refused: set[str] = set()
 
     def run_steps(self, steps: list[Callable[[Any], Step]]) -> None:
         """Build each step just before it runs: later steps read the outputs of earlier ones. Before a
@@ -278,6 +289,7 @@ class Runner:
                     self._finish_round(step, by_id, mined)
                     for action_id, _, _ in mined:
                         del inflight[action_id]
+                self._replace_stuck(step, chain, head, inflight, by_id, started)
             self._rebroadcast_forgotten(step, by_id, inflight, started, looked)
             if pending and not inflight and not progressed:
                 blocked = ", ".join(sorted(pending))
@@ -487,6 +499,8 @@ class Runner:
             tx = {"to": request.to, "data": request.data, "value": request.value}
             gas = request.gas if request.gas is not None else self.sender.estimate(action.chain, signer.address, tx)
         except TxRejected as error:
+            if error.estimate:
+                return _Prepared(action, refused=f"the node could not estimate gas for {action.label}: {error.reason}")
             return _Prepared(action, refused=error.reason)
         return _Prepared(action, tx=tx, gas=gas)
 
@@ -609,7 +623,14 @@ class Runner:
         for action_id, tx in inflight.items():
             if tx.chain != chain:
                 continue
-            receipt = self.sender.receipt(tx.chain, tx.tx_hash)
+            entry = self.journal.entry(action_id)
+            if entry is not None and entry.earlier_tx_hashes:  # replaced: whichever version is mined
+                found = self.sender.mined_version(entry)
+                receipt = found[1] if found is not None else None
+                if found is not None:
+                    tx.tx_hash = found[0]
+            else:
+                receipt = self.sender.receipt(tx.chain, tx.tx_hash)
             if receipt is not None and int(receipt["blockNumber"]) <= head:
                 mined.append((action_id, tx, receipt))
             elif time.monotonic() - started[action_id] > RECEIPT_TIMEOUT:
@@ -617,6 +638,44 @@ class Runner:
                                  f"{RECEIPT_TIMEOUT:.0f} s; it stays in the journal and is picked up when you "
                                  "run again")
         return mined
+
+    def _replace_stuck(self, step: Step, chain: str, head: int, inflight: dict[str, Inflight],
+                       by_id: dict[str, Action], started: dict[str, float]) -> None:
+        """A transaction not mined within the plan's number of blocks is replaced at its nonce with both fees
+        raised by at least 10 %, never above the ceiling, journalled before it is broadcast. At the ceiling
+        the run says that it waits, and why."""
+        policy = self.sender.policy.get(chain)
+        if policy is None:
+            return
+        for action_id, tx in list(inflight.items()):
+            if tx.chain != chain:
+                continue
+            first = self._sent_block.setdefault(action_id, head)
+            if head - first < policy.replace_after_blocks:
+                continue
+            self._sent_block[action_id] = head
+            entry = self.journal.entry(action_id)
+            action = by_id[action_id]
+            assert entry is not None
+            signed = self.sender.replacement(entry, self.ctx.signer(action.sender))
+            if signed is None:
+                if action_id not in self._told_ceiling:
+                    self._told_ceiling.add(action_id)
+                    self.emit(ev.Waiting(step.key, (
+                        f"{action.label}: not mined within {policy.replace_after_blocks} blocks, and its fees are at "
+                        f"the plan's ceiling (origin.max_fee_per_gas {_gwei(policy.max_fee_per_gas)}, "
+                        f"origin.max_priority_fee_per_gas {_gwei(policy.max_priority_fee_per_gas)}); waiting for "
+                        "the base fee to fall below it")))
+                continue
+            self.sender.record([signed])  # journalled before it is broadcast; the earlier hashes stay
+            try:
+                self.sender.broadcast(signed)
+            except TxRejected:
+                pass  # the earlier version holds the nonce: whichever is mined is adopted
+            inflight[action_id] = self.sender.inflight(signed)
+            started[action_id] = time.monotonic()
+            replaced = len(entry.versions)
+            self.emit(ev.TxSent(step.key, action_id, signed.tx_hash, replaced=replaced))
 
     def _rebroadcast_forgotten(self, step: Step, by_id: dict[str, Action], inflight: dict[str, Inflight],
                                started: dict[str, float], looked: dict[str, float]) -> None:
@@ -632,7 +691,16 @@ class Runner:
             try:
                 tx, how = self.sender.resume(entry)
             except TxRejected as error:
-                self._fail(step, by_id[action_id], entry.tx_hash, error.reason)
+                if entry.chain not in self.sender.policy:
+                    self._fail(step, by_id[action_id], entry.tx_hash, error.reason)
+                # Priced out for now (a base fee above its fee cap): it is replaced with raised fees under the
+                # ceiling, or sent again once the base fee falls; RECEIPT_TIMEOUT bounds the wait.
+                if action_id not in self._told_refused:
+                    self._told_refused.add(action_id)
+                    self.emit(ev.Waiting(step.key, f"{by_id[action_id].label}: the node does not take it for now "
+                                                   f"({error.reason}); waiting, and replacing it with raised fees "
+                                                   "under the plan's ceiling"))
+                continue
             if how == "released":
                 self._fail(step, by_id[action_id], entry.tx_hash, (
                     f"nonce {entry.nonce} of {entry.sender} on the {entry.chain} chain was used by a transaction "
@@ -651,7 +719,8 @@ class Runner:
                 self._confirm(step, by_id[action_id], receipt)
             for action_id, tx, receipt in reverted:
                 self.journal.record_receipt(action_id, int(receipt["blockNumber"]), int(receipt["gasUsed"]), 0,
-                                            tx_hash=tx.tx_hash, block_hash=_hex(receipt["blockHash"]))
+                                            tx_hash=_hex(receipt["transactionHash"]),
+                                            block_hash=_hex(receipt["blockHash"]))
         for action_id, tx, receipt in confirmed:
             self.emit(ev.TxConfirmed(step.key, action_id, by_id[action_id].label, tx.tx_hash,
                                      int(receipt["blockNumber"]), int(receipt["gasUsed"])))

@@ -25,11 +25,83 @@ GAS_EXTRA = 20_000
 
 
 class TxRejected(MosaicError):
-    """The node refused or would revert a transaction; `reason` is the node's or contract's words."""
+    """The node refused or would revert a transaction; `reason` is the node's or contract's words.
+    `estimate`: it was the gas estimate that failed (reported as such, never as a refusal)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, estimate: bool = False) -> None:
         self.reason = reason
+        self.estimate = estimate
         super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class FeePolicy:
+    """The plan's ceiling on one chain (SPEC: fees on origin) and when a stuck transaction is replaced."""
+
+    max_fee_per_gas: int | None = None
+    max_priority_fee_per_gas: int | None = None
+    replace_after_blocks: int = 3
+
+
+def cap_fees(fees: dict[str, int], policy: FeePolicy | None) -> dict[str, int]:
+    """`fees` never above the ceiling."""
+    if policy is None:
+        return dict(fees)
+    out = dict(fees)
+    top, top_tip = policy.max_fee_per_gas, policy.max_priority_fee_per_gas
+    if "gasPrice" in out:
+        if top is not None:
+            out["gasPrice"] = min(out["gasPrice"], top)
+        return out
+    if top is not None:
+        out["maxFeePerGas"] = min(out["maxFeePerGas"], top)
+    if top_tip is not None:
+        out["maxPriorityFeePerGas"] = min(out["maxPriorityFeePerGas"], top_tip)
+    out["maxPriorityFeePerGas"] = min(out["maxPriorityFeePerGas"], out["maxFeePerGas"])
+    return out
+
+
+def is_replacement(fees: dict[str, int], previous: dict[str, int]) -> bool:
+    """Both fees at least 10 % above the previous version's: what geth's pool asks of a replacement."""
+    if "gasPrice" in fees:
+        return fees["gasPrice"] >= _raised(previous.get("gasPrice", previous.get("maxFeePerGas", 0)))
+    return (fees["maxFeePerGas"] >= _raised(previous.get("maxFeePerGas", previous.get("gasPrice", 0)))
+            and fees["maxPriorityFeePerGas"] >= _raised(previous.get("maxPriorityFeePerGas",
+                                                                      previous.get("gasPrice", 0))))
+
+
+def read_fees(client: ChainClient, policy: FeePolicy | None = None) -> tuple[dict[str, int], str]:
+    """Fee fields for a transaction now, under the ceiling, and where the tip came from. Nodes differ:
+    eth_maxPriorityFeePerGas, else eth_feeHistory on "pending", else on "latest", else eth_gasPrice."""
+    block = client.call("reading fees", lambda: client.w3.eth.get_block("latest"))
+    base_fee = block.get("baseFeePerGas")
+    if base_fee is None:
+        price = int(client.call("reading the gas price", lambda: client.w3.eth.gas_price))
+        return cap_fees({"gasPrice": price}, policy), "eth_gasPrice (no base fee)"
+    tip, source = _tip(client, int(base_fee))
+    return cap_fees({"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base_fee) + tip, "type": 2},
+                    policy), source
+
+
+def _request(client: ChainClient, method: str, params: list[Any]) -> Any:
+    """One JSON-RPC call whose error answer is a value (None), not an exception: a method a node lacks."""
+    reply = client.call(f"asking {method}", lambda: client.w3.provider.make_request(method, params))
+    if not isinstance(reply, dict) or reply.get("error") is not None:
+        return None
+    return reply.get("result")
+
+
+def _tip(client: ChainClient, base_fee: int) -> tuple[int, str]:
+    answer = _request(client, "eth_maxPriorityFeePerGas", [])
+    if isinstance(answer, str):
+        return int(answer, 16), "eth_maxPriorityFeePerGas"
+    for tag in ("pending", "latest"):
+        history = _request(client, "eth_feeHistory", [hex(5), tag, [50]])
+        rewards = [int(row[0], 16) for row in (history or {}).get("reward") or [] if row]
+        if rewards:
+            return sorted(rewards)[len(rewards) // 2], f'eth_feeHistory on "{tag}"'
+    price = int(client.call("reading the gas price", lambda: client.w3.eth.gas_price))
+    return max(0, price - base_fee), "eth_gasPrice"
 
 
 @dataclass
@@ -73,10 +145,15 @@ def _raised(fee: int) -> int:
 
 
 def revert_reason(error: BaseException) -> str:
-    """The contract's revert string (or the node's message) from a web3 error, in plain words."""
+    """The contract's revert string (or the node's message) from a web3 error, in plain words: never a
+    raw JSON-RPC error object."""
     from web3.exceptions import ContractLogicError, Web3RPCError
 
     text = str(error.message or error) if isinstance(error, ContractLogicError | Web3RPCError) else str(error)
+    response = getattr(error, "rpc_response", None)
+    payload = response.get("error") if isinstance(response, dict) else (error.args[0] if error.args else None)
+    if isinstance(payload, dict) and payload.get("message"):
+        text = str(payload["message"])
     for prefix in ("execution reverted: ", "execution reverted"):
         if text.startswith(prefix):
             text = text[len(prefix):]
@@ -86,9 +163,13 @@ def revert_reason(error: BaseException) -> str:
 class TxSender:
     """Sends transactions for the runner; one instance per run, over both chains."""
 
-    def __init__(self, journal: Journal, chains: Callable[[str], ChainClient]) -> None:
+    def __init__(self, journal: Journal, chains: Callable[[str], ChainClient], *,
+                 policy: dict[str, FeePolicy] | None = None, notify: Callable[[str], None] = lambda text: None) -> None:
         self.journal = journal
         self._chain = chains  # looked up on use: the auxiliary chain exists only from step 3 on
+        self.policy = dict(policy or {})
+        self.notify = notify
+        self._told_source: dict[str, str] = {}
         self._next_nonce: dict[tuple[str, str], int] = {}
         self._legacy_gas_price: dict[str, int | None] = {}
         self._fees: dict[str, tuple[float, dict[str, int]]] = {}
@@ -120,11 +201,12 @@ class TxSender:
         except MosaicError:
             raise
         except Exception as error:
-            raise TxRejected(revert_reason(error)) from None
+            raise TxRejected(revert_reason(error), estimate=True) from None
         return int(estimate * GAS_MARGIN) + GAS_EXTRA
 
     def fees(self, chain: str) -> dict[str, int]:
-        """Fee fields from the node, reused for FEE_TTL seconds: a round of transactions shares them."""
+        """Fee fields from the node under the chain's ceiling, reused for FEE_TTL seconds: a round of
+        transactions shares them."""
         cached = self._fees.get(chain)
         if cached is not None and time.monotonic() - cached[0] < FEE_TTL:
             return cached[1]
@@ -137,12 +219,35 @@ class TxSender:
         legacy = self._legacy_gas_price.get(chain)
         if legacy is not None:
             return {"gasPrice": legacy}
-        block = client.call("reading fees", lambda: client.w3.eth.get_block("latest"))
-        base_fee = block.get("baseFeePerGas")
-        if base_fee is None:
-            return {"gasPrice": client.call("reading the gas price", lambda: client.w3.eth.gas_price)}
-        tip = client.call("reading the priority fee", lambda: client.w3.eth.max_priority_fee)
-        return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * base_fee + tip, "type": 2}
+        fees, source = read_fees(client, self.policy.get(chain))
+        if source not in ("eth_maxPriorityFeePerGas", "eth_gasPrice (no base fee)") \
+                and self._told_source.get(chain) != source:
+            self._told_source[chain] = source
+            self.notify(f"fees on the {chain} chain: the node does not answer eth_maxPriorityFeePerGas; the tip "
+                        f"comes from {source}")
+        return fees
+
+    def replacement(self, entry: ActionEntry, signer: Any) -> Signed | None:
+        """The entry's transaction again at its nonce with both fees raised by at least 10 % and never
+        above the ceiling; None when the ceiling leaves no room for a valid replacement."""
+        assert entry.chain and entry.raw_tx and entry.nonce is not None
+        previous = decode_raw(bytes.fromhex(entry.raw_tx[2:]))
+        self._fees.pop(entry.chain, None)
+        fees = bump_fees(self.fees(entry.chain), previous.fees)
+        fees = cap_fees(fees, self.policy.get(entry.chain))
+        if not is_replacement(fees, previous.fees):
+            return None
+        tx = {"to": previous.to, "data": previous.data, "value": previous.value}
+        client = self._chain(entry.chain)
+        full = {**tx, **fees, "gas": previous.gas, "nonce": entry.nonce, "chainId": client.chain_id}
+        if full["to"] is None:
+            full.pop("to")
+        if "maxFeePerGas" in full:
+            full["type"] = 2
+        raw = client.call("signing", lambda: signer.sign(client.w3, full))
+        from eth_utils import keccak
+
+        return Signed(entry.action_id, entry.chain, signer.address, entry.nonce, "0x" + keccak(raw).hex(), raw)
 
     def set_legacy_gas_price(self, chain: str, price: int | None) -> None:
         self._legacy_gas_price[chain] = price

@@ -4,7 +4,9 @@ It forwards every request (single or batched) to the node, except where a dialec
 - `rebroadcast_error`: a raw transaction sent a second time is answered with this client's error
   words instead of being forwarded (EthereumJS, Hardhat, Nethermind and geth each word it their own way);
 - `hide_pending`: eth_getTransactionByHash answers null for a transaction that has no receipt yet, as
-  a node that does not look into its pool for it does.
+  a node that does not look into its pool for it does;
+- `missing`: methods answered "method not found" (EthereumJS has no eth_maxPriorityFeePerGas), and
+  `no_pending_fee_history`: eth_feeHistory refuses the "pending" block tag.
 Listens on 127.0.0.1 only; `stop()` ends its thread.
 """
 
@@ -31,6 +33,8 @@ class DialectProxy:
         self.target_url = target_url
         self.rebroadcast_error: str | None = None
         self.hide_pending = False
+        self.missing: set[str] = set()
+        self.no_pending_fee_history = False
         self.answered_in_dialect = 0
         self.seen_raw: set[str] = set()
         self._session = requests.Session()
@@ -75,6 +79,11 @@ class DialectProxy:
 
     def _one(self, item: dict[str, Any]) -> dict[str, Any]:
         method, params = item.get("method"), item.get("params") or []
+        if method in self.missing:
+            return {"jsonrpc": "2.0", "id": item.get("id"),
+                    "error": {"code": -32601, "message": f"the method {method} does not exist/is not available"}}
+        if method == "eth_feeHistory" and self.no_pending_fee_history and "pending" in params:
+            return {"jsonrpc": "2.0", "id": item.get("id"), "error": {"code": -32602, "message": "invalid block tag"}}
         if method == "eth_sendRawTransaction":
             raw = str(params[0]).lower()
             if raw in self.seen_raw and self.rebroadcast_error is not None:
