@@ -33,6 +33,7 @@ class Deployment:
         self.devnet_dir: Path | None = None  # set on a devnet: step 3 records its auxiliary node there
         self.cache: dict[str, Any] = {}  # values a step reads once for many actions (proofs)
         self.sender: Any = None  # the run's TxSender, set by deploy.execute (steps switch its fee mode)
+        self.emit: Callable[[Any], None] | None = None  # the run's event sink, set by deploy.execute
 
     # -- chains ---------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ Layout of the file (see assets/example-plan.toml):
 
     plan_version, devnet, out_dir
     [core]          identifier, minimum_weight
-    [origin]        rpc, chain_id, ost, deployer, deployer_gateway_stake
+    [origin]        rpc, chain_id, ost, deployer, deployer_gateway_stake, confirmations
     [auxiliary]     rpc, chain_id, initial_proposer, block_time, gas_limit, gas_price,
                     base_coin_supply, epoch_length
     [[validators]]  origin_address, auxiliary_address, stake, gateway_stake, origin_key, auxiliary_key
@@ -35,6 +35,7 @@ from mosaic_tui.tomlio import key_lines, write_toml
 
 PLAN_VERSION = 1
 DEPLOY_OST = "deploy"  # origin.ost on a devnet: the wizard deploys a dev OST token
+FINALIZED = "finalized"  # origin.confirmations: wait until the origin node reports the block finalized
 _REQUIRED = object()
 
 
@@ -45,6 +46,9 @@ class OriginPlan:
     ost: str  # checksummed address, or DEPLOY_OST on a devnet
     deployer: KeyRef
     deployer_gateway_stake: int  # wei of OST the deployer stakes in OSTGateway for base coin
+    # Blocks on top of the set-up block before it is a trust anchor, or FINALIZED; None: the default
+    # (FINALIZED off a devnet, 0 on one), see `Plan.confirmations`.
+    confirmations: int | str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,13 @@ class Plan:
     def deployer_gateway_stake(self) -> int:
         return self.origin.deployer_gateway_stake
 
+    @property
+    def confirmations(self) -> int | str:
+        """origin.confirmations as given, else "finalized" off a devnet and 0 on one."""
+        if self.origin.confirmations is not None:
+            return self.origin.confirmations
+        return 0 if self.devnet else FINALIZED
+
     def out_path(self, plan_file: str | Path) -> Path:
         """The export directory; a relative `out_dir` is relative to the plan file's directory."""
         return Path(plan_file).parent / Path(self.out_dir).expanduser()
@@ -103,7 +114,10 @@ class Plan:
             "core": {"identifier": self.core_identifier, "minimum_weight": ost(self.minimum_weight)},
             "origin": {"rpc": self.origin.rpc, "chain_id": self.origin.chain_id, "ost": self.origin.ost,
                        "deployer": str(self.origin.deployer),
-                       "deployer_gateway_stake": ost(self.origin.deployer_gateway_stake)},
+                       "deployer_gateway_stake": ost(self.origin.deployer_gateway_stake),
+                       # Left out when not given, so plans written before the key keep their digest.
+                       **({} if self.origin.confirmations is None
+                          else {"confirmations": self.origin.confirmations})},
             "auxiliary": {"rpc": aux.rpc, "chain_id": aux.chain_id, "initial_proposer": str(aux.initial_proposer),
                           "block_time": aux.block_time, "gas_limit": aux.gas_limit, "gas_price": gwei(aux.gas_price),
                           "base_coin_supply": ost(aux.base_coin_supply), "epoch_length": aux.epoch_length},
@@ -271,13 +285,23 @@ def _parse_ost(value: Any, name: str) -> str:
     return units.parse_address(value, name)
 
 
+def _parse_confirmations(value: Any, name: str) -> int | str:
+    if isinstance(value, str) and value.strip().lower() in (FINALIZED, "finalised"):
+        return FINALIZED
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1_000_000:
+        raise InputError(name, f'expected a number of blocks (0 or more) or "{FINALIZED}", not {value!r:.40}.')
+    return value
+
+
 def _int(minimum: int, maximum: int = 2**63 - 1) -> Callable[[Any, str], int]:
     return lambda value, name: units.parse_int(value, name, minimum=minimum, maximum=maximum)
 
 
 _TOP = ("plan_version", "devnet", "out_dir", "core", "origin", "auxiliary", "validators")
 _CORE = ("identifier", "minimum_weight")
-_ORIGIN = ("rpc", "chain_id", "ost", "deployer", "deployer_gateway_stake")
+_ORIGIN = ("rpc", "chain_id", "ost", "deployer", "deployer_gateway_stake", "confirmations")
 _AUX = ("rpc", "chain_id", "initial_proposer", "block_time", "gas_limit", "gas_price", "base_coin_supply",
         "epoch_length")
 _VALIDATOR = ("origin_address", "auxiliary_address", "stake", "gateway_stake", "origin_key", "auxiliary_key")
@@ -299,6 +323,7 @@ def plan_from_dict(data: Mapping[str, Any], *, validate: bool = True) -> Plan:
         ost=read.value(origin_t, "ost", "origin", _parse_ost),
         deployer=read.value(origin_t, "deployer", "origin", parse_key_ref),
         deployer_gateway_stake=read.value(origin_t, "deployer_gateway_stake", "origin", units.parse_amount),
+        confirmations=read.value(origin_t, "confirmations", "origin", _parse_confirmations, None),
     )
     auxiliary = AuxiliaryPlan(
         rpc=read.value(aux_t, "rpc", "auxiliary", units.parse_url),
@@ -398,5 +423,5 @@ def save_plan(plan: Plan, path: str | Path) -> Path:
     return write_toml(path, plan.to_dict(), header=header)
 
 
-__all__ = ["DEPLOY_OST", "PLAN_VERSION", "AuxiliaryPlan", "OriginPlan", "Plan", "ValidatorPlan", "load_plan",
+__all__ = ["DEPLOY_OST", "FINALIZED", "PLAN_VERSION", "AuxiliaryPlan", "OriginPlan", "Plan", "ValidatorPlan", "load_plan",
            "plan_from_dict", "save_plan"]
