@@ -265,7 +265,6 @@ def _status(args: argparse.Namespace) -> int:
 
 def _tools(args: argparse.Namespace) -> int:
     from mosaic_tui import toolchain
-
     from mosaic_tui.errors import ToolchainError
 
     tools = toolchain.install(_say)

@@ -147,15 +147,18 @@ def _current_receipt(ctx: Any, entry: Any) -> dict[str, Any]:
         if not resent and entry.raw_tx:
             _tell(ctx, f"{entry.action_id} is no longer on the origin chain after a reorg; sending its journalled "
                        "transaction again (the same signed bytes)", force=True)
-            origin = ctx.origin
             # "already known" or "nonce too low" (another version was mined) both mean: wait for a receipt.
-            origin.call("broadcasting a transaction again",
-                        lambda: origin.w3.provider.make_request("eth_sendRawTransaction", [entry.raw_tx]))
+            _rebroadcast(ctx.origin, entry.raw_tx)
             resent = True
         if time.monotonic() > deadline:
             raise StepFailed("2", entry.action_id, f"transaction {entry.tx_hash} left the origin chain in a reorg "
                                                    "and was not mined again; run again to resume")
         time.sleep(POLL)
+
+
+def _rebroadcast(origin: Any, raw_tx: str) -> None:
+    origin.call("broadcasting a transaction again",
+                lambda: origin.w3.provider.make_request("eth_sendRawTransaction", [raw_tx]))
 
 
 def _needed(ctx: Any) -> int | str:
