@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from mosaic_tui.keys import take_env_passphrases
+
+    take_env_passphrases()  # before any child process (anvil, a node, rum) could inherit them
     try:
         if args.command is None:
             return _run_wizard(args)
@@ -131,7 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "status": _status, "export": _export, "verify": _verify}[args.command]
         return handler(args)
     except MosaicError as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
+        from mosaic_tui.redact import redact
+
+        print(f"error: {redact(str(error))}", file=sys.stderr, flush=True)
         return error.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -69,6 +69,7 @@ class Prepared:
 def prepare(plan_path: Path, *, passphrase: keys.Passphrase | None = None,
             on_wait: Callable[[str], None] | None = None, devnet_dir: Path | None = None) -> Prepared:
     """Load the plan and its journal, run the preflight. Problems raise InputErrors (exit code 2)."""
+    keys.take_env_passphrases()  # before step 3 may start a node that would inherit them
     plan = load_plan(plan_path)
     journal = Journal.load(journal_path(plan_path))
     digest = journal.plan_digest
