@@ -223,7 +223,7 @@ def _verify(args: argparse.Namespace) -> int:
     from mosaic_tui import verify
 
     plan, journal = _loaded(args.plan)
-    checks = verify.run_checks(plan, journal.outputs())
+    checks = verify.run_checks(plan, journal.outputs(), journal)
     for check in checks:
         _say(f"{'pass' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     failed = [c for c in checks if not c.ok]
