@@ -140,7 +140,8 @@ def test_genesis_edited_between_a_crash_and_the_resume(anvil_factory: Any, tmp_p
                              auxiliary_url=auxiliary_url)
     devnet_dir = tmp_path / "devnet"
     stop_devnet_nodes(devnet_dir)
-    devnet.add_node(devnet_dir, node)  # a devnet plan runs only on a node the devnet record names
+    for record in (devnet_dir, devnet.default_dir()):  # the CLI below resumes with the default record
+        devnet.add_node(record, node)  # a devnet plan runs only on a node the devnet record names
 
     def run() -> None:
         deploy.execute(deploy.prepare(plan_path, devnet_dir=devnet_dir), lambda event: None)
