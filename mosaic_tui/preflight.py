@@ -100,18 +100,18 @@ def devnet_refusal(plan: Any, directory: Any = None) -> str | None:
     record = Path(directory) if directory is not None else devnet.default_dir()
     recorded = None
     urls = (("origin.rpc", plan.origin.rpc), ("auxiliary.rpc", plan.auxiliary.rpc))
-    for field, url in urls:
+    for where, url in urls:
         if not _is_loopback(url):
-            return (f"the plan says devnet = true, but {field} {redact_url(url)} is not on this machine; devnet "
+            return (f"the plan says devnet = true, but {where} {redact_url(url)} is not on this machine; devnet "
                     "keys, the dev token and devnet funding run only on the local devnet. Nothing was sent; set "
                     "devnet = false and use real keys for a real chain.")
-    for field, url in urls:
+    for where, url in urls:
         shown = redact_url(url)
-        if field == "auxiliary.rpc" and not devnet.answers(url, timeout=2.0):
+        if where == "auxiliary.rpc" and not devnet.answers(url, timeout=2.0):
             continue  # step 3 starts the devnet's auxiliary node here and records it
         instance = _instance_id(url)
         if instance is None:
-            return (f"the plan says devnet = true, but the node at {field} {shown} is not an anvil devnet node "
+            return (f"the plan says devnet = true, but the node at {where} {shown} is not an anvil devnet node "
                     "(it does not answer anvil_metadata); devnet keys and funding run only on the local devnet. "
                     "Nothing was sent.")
         if recorded is None:
@@ -121,7 +121,7 @@ def devnet_refusal(plan: Any, directory: Any = None) -> str | None:
                 nodes = {}
             recorded = {_instance_id(node.rpc_url): name for name, node in nodes.items() if node.is_ours()}
         if instance not in recorded:
-            return (f"the plan says devnet = true, but the anvil at {field} {shown} is not one the devnet record "
+            return (f"the plan says devnet = true, but the anvil at {where} {shown} is not one the devnet record "
                     f"{record / devnet.RECORD} names (started by mosaic-tui devnet up or deploy --devnet); devnet "
                     "keys and funding run only on that devnet. Nothing was sent.")
     return None

@@ -73,39 +73,38 @@ def url_has_credentials(url: str) -> bool:
     return redact_url(url) != url
 
 
+def _is_separator(token: str) -> bool:
+    return not token.strip(" \t\n\r,")
+
+
 def _mnemonics(text: str) -> str:
+    """Every run of 12 or more BIP-39 words (separated by spaces or commas) becomes MNEMONIC_HIDDEN."""
     words = _wordlist()
 
     def hide(match: re.Match[str]) -> str:
-        run = match.group(0)
-        tokens = re.split(r"([\s,]+)", run)
         out: list[str] = []
-        streak: list[str] = []  # tokens (words and separators) of the current run of wordlist words
+        streak: list[str] = []  # the current run of wordlist words, with the separators between them
 
-        def flush() -> None:
-            if sum(1 for t in streak if t.strip(" \t\n\r,")) >= _MNEMONIC_MIN_WORDS:
+        def end_streak() -> None:
+            trailing: list[str] = []
+            while streak and _is_separator(streak[-1]):
+                trailing.insert(0, streak.pop())
+            if sum(1 for token in streak if not _is_separator(token)) >= _MNEMONIC_MIN_WORDS:
                 out.append(MNEMONIC_HIDDEN)
             else:
                 out.extend(streak)
             streak.clear()
+            out.extend(trailing)
 
-        for token in tokens:
-            if not token.strip(" \t\n\r,"):  # a separator
+        for token in re.split(r"([\s,]+)", match.group(0)):
+            if _is_separator(token):
                 (streak if streak else out).append(token)
             elif token.lower() in words:
                 streak.append(token)
             else:
-                trailing = []
-                while streak and not streak[-1].strip(" \t\n\r,"):
-                    trailing.insert(0, streak.pop())
-                flush()
-                out.extend(trailing)
+                end_streak()
                 out.append(token)
-        trailing = []
-        while streak and not streak[-1].strip(" \t\n\r,"):
-            trailing.insert(0, streak.pop())
-        flush()
-        out.extend(trailing)
+        end_streak()
         return "".join(out)
 
     return _WORDS.sub(hide, text)

@@ -129,8 +129,8 @@ def test_a_devnet_plan_on_a_chain_elsewhere_sends_nothing(tmp_path: Path, capsys
                                    auxiliary_url="https://user:secret@aux.example.net:8546")
     path = tmp_path / "mosaic-plan.toml"
     path.write_text(tomli_w.dumps(plan))
-    from mosaic_tui.preflight import devnet_refusal
     from mosaic_tui.plan import load_plan
+    from mosaic_tui.preflight import devnet_refusal
 
     refusal = devnet_refusal(load_plan(path))
     assert refusal is not None and "auxiliary.rpc https://***@aux.example.net:8546 is not on this machine" in refusal
