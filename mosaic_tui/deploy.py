@@ -113,6 +113,7 @@ def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inf
             journal.bind_plan(ctx.plan.digest())
         sender = TxSender(journal, ctx.chain)
         ctx.sender = sender
+        ctx.emit, ctx.should_stop = emit, should_stop
         runner = Runner(ctx, journal, sender, emit, max_inflight=max_inflight, should_stop=should_stop)
         runner.run_steps(build_steps(ctx) if steps is None else steps)
     finally:

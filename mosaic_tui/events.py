@@ -92,9 +92,31 @@ class Waiting(_Redacted):
 
 
 @dataclass(frozen=True)
+class ValidatorState:
+    """One validator as step 2 sees it on chain: who signs for it, and how far it got."""
+
+    number: int  # counts from 1, as the wizard shows
+    origin_address: str
+    external: bool  # signs on its own machine (mosaic-tui validator stake)
+    state: str  # "waiting" | "approved" | "staked"
+    note: str = ""  # what is wrong ("approved too little: ...") or what it is waiting for
+    command: str = ""  # for an external validator: the command to send it
+
+
+@dataclass(frozen=True)
+class ValidatorsAwaited:
+    """Step 2 waits for external validators; emitted whenever what the chain shows of them changes."""
+
+    step: str
+    validators: tuple[ValidatorState, ...]
+    deadline: str | None = None  # RFC 3339 UTC, from the plan
+
+
+@dataclass(frozen=True)
 class StepDone:
     step: str
     title: str
 
 
-Event = StepStarted | ActionSkipped | TxSigned | TxSent | TxConfirmed | TxFailed | ActionDone | Waiting | StepDone
+Event = (StepStarted | ActionSkipped | TxSigned | TxSent | TxConfirmed | TxFailed | ActionDone | Waiting
+         | ValidatorsAwaited | StepDone)

@@ -240,6 +240,9 @@ def open_signer(ref: KeyRef, field: str, *, base: Path = Path("."), passphrase: 
         return _keyring_signer(ref, field)
     if ref.kind == "keystore":
         return _keystore_signer(ref, field, base, passphrase)
+    if ref.kind == "external":
+        raise InputError(field, "is external: only the validator holds this key and signs with it on its own "
+                                "machine (mosaic-tui validator stake); this run cannot open it.")
     if node_address is None:
         raise InputError(field, "'node' needs the account's address: the node must hold it unlocked.")
     return NodeSigner(node_address)

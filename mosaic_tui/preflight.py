@@ -38,6 +38,7 @@ class PreflightReport:
     costs: list[StepCost] = field(default_factory=list)
     problems: list[InputError] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # what will be sent, one line per transaction
+    external: list[str] = field(default_factory=list)  # which validators act for themselves, one line each
 
     @property
     def total_wei(self) -> int:
@@ -206,11 +207,38 @@ def run_preflight(ctx: Any) -> PreflightReport:
     if not plan.devnet and not ctx.journal.is_step_done("2"):
         _balance_problems(ctx, signers, fee, add)
     _gas_limit_problems(ctx, add)
+    report.external = _external_lines(ctx)
     return report
 
 
+def _external_lines(ctx: Any) -> list[str]:
+    """Validators who sign their own stake: who they are and what the chain shows of them so far."""
+    plan = ctx.plan
+    lines = []
+    for index in plan.external_validators:
+        validator = plan.validators[index]
+        line = (f"validator {index + 1} ({validator.origin_address}) acts for itself: after step 1 it runs "
+                f"mosaic-tui validator stake {ctx.plan_path.name} --validator {index + 1}")
+        if ctx.has("stake") and not ctx.journal.is_step_done("2"):
+            try:
+                allowance = int(ctx.read("EIP20Token", "origin", ost_address(ctx), "allowance",
+                                         validator.origin_address, ctx.out("stake")))
+                line += f" (approved so far: {units.format_amount(allowance, 'OST')})"
+            except MosaicError:
+                raise
+            except Exception:
+                pass  # the OST problem is already reported by _ost_problems
+        lines.append(line)
+    if lines:
+        deadline = plan.origin.staking_deadline
+        lines.append("step 2 waits for them" + (f" until {deadline:%Y-%m-%d %H:%M:%S} UTC" if deadline else
+                                                " with no deadline (origin.staking_deadline)"))
+    return lines
+
+
 def _open_signers(ctx: Any, add: Any) -> dict[str, Any]:
-    roles = ["deployer", "proposer"] + [f"validator:{i}" for i in range(len(ctx.plan.validators))]
+    roles = ["deployer", "proposer"] + [f"validator:{i}" for i, v in enumerate(ctx.plan.validators)
+                                        if v.origin_key is None or not v.origin_key.is_external]
     opened: dict[str, Any] = {}
     for role in roles:
         try:
