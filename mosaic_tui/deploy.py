@@ -70,6 +70,7 @@ class Prepared:
 def prepare(plan_path: Path, *, passphrase: keys.Passphrase | None = None,
             on_wait: Callable[[str], None] | None = None, devnet_dir: Path | None = None) -> Prepared:
     """Load the plan and its journal, run the preflight. Problems raise InputErrors (exit code 2)."""
+    keys.take_env_passphrases()  # before step 3 may start a node that would inherit them
     plan = load_plan(plan_path)
     journal = Journal.load(journal_path(plan_path))
     digest = journal.plan_digest
@@ -112,7 +113,8 @@ def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inf
         if journal.plan_digest is None:
             journal.bind_plan(ctx.plan.digest())
         sender = TxSender(journal, ctx.chain)
-        ctx.sender, ctx.emit = sender, emit
+        ctx.sender = sender
+        ctx.emit, ctx.should_stop = emit, should_stop
         runner = Runner(ctx, journal, sender, emit, max_inflight=max_inflight, should_stop=should_stop)
         runner.run_steps(build_steps(ctx) if steps is None else steps)
     finally:

@@ -85,14 +85,20 @@ def settle(ctx: Any) -> dict[str, Any]:
         kept = _fetch_proofs(ctx, confirmed)
         if kept is None:  # the block changed between the wait and the proofs: a reorg, again
             continue
-        stakes = [dict(e.outputs["_stake"]) for e in sorted(_step_entries(ctx), key=lambda e: e.action_id)
-                  if "_stake" in e.outputs]
+        stakes = _gateway_stakes(ctx)
         return {"setup_block_number": number, "setup_block_hash": confirmed["hash"],
                 "setup_state_root": confirmed["stateRoot"], "setup_timestamp": int(confirmed["timestamp"], 16),
                 "gateway_stakes": stakes,
                 "setup_proofs": {"origin_core": kept.origin_core, "ost_gateway": kept.ost_gateway}}
     raise StepFailed("2", ACTION, f"the origin chain reorganised the set-up block {MAX_REDERIVATIONS} times in a "
                                   "row; wait until the chain is stable and run again")
+
+
+def _gateway_stakes(ctx: Any) -> list[dict[str, Any]]:
+    """Every gateway stake of step 2: ours from their receipts, external validators' as found on chain."""
+    entries = _step_entries(ctx)
+    stakes = [dict(e.outputs["_stake"]) for e in sorted(entries, key=lambda e: e.action_id) if "_stake" in e.outputs]
+    return stakes + [dict(s) for e in entries for s in e.outputs.get("_stakes", [])]
 
 
 def _step_entries(ctx: Any) -> list[Any]:
@@ -246,8 +252,7 @@ def _fetch_proofs(ctx: Any, block: Mapping[str, Any]) -> KeptProofs | None:
     tag = hex(number)
     core_key = "0x" + proofs.slot_key(OPEN_KERNEL_HASH_SLOT).hex()
     origin_core = _rpc(ctx, "reading OriginCore's proof", "eth_getProof", [ctx.out("origin_core"), [core_key], tag])
-    stakes = [e.outputs["_stake"] for e in sorted(_step_entries(ctx), key=lambda e: e.action_id)
-              if "_stake" in e.outputs]
+    stakes = _gateway_stakes(ctx)
     stake_keys = ["0x" + proofs.storage_key_for_mapping(bytes.fromhex(s["message_hash"][2:]),
                                                         STAKED_MESSAGES_SLOT).hex() for s in stakes]
     gateway = _rpc(ctx, "reading OSTGateway's proof", "eth_getProof", [ctx.out("ost_gateway"), stake_keys, tag])
