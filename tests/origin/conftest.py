@@ -151,8 +151,10 @@ class Deployed:
         return [f"{c.name}: {c.detail}" for c in checks if not c.ok]
 
 
-def run_deployment(plan_path: Path, hook: Callable[[events.Event], None] = lambda event: None) -> Deployed:
-    """The engine's own headless run (what `mosaic-tui deploy PLAN --yes` does), its events recorded."""
+def run_deployment(plan_path: Path, hook: Callable[[events.Event], None] = lambda event: None, *,
+                   upto: str | None = None) -> Deployed:
+    """The engine's own headless run (what `mosaic-tui deploy PLAN --yes` does), its events recorded;
+    `upto` ends it after that step (as a run stopped there would)."""
     seen: list[events.Event] = []
 
     def emit(event: events.Event) -> None:
@@ -160,5 +162,12 @@ def run_deployment(plan_path: Path, hook: Callable[[events.Event], None] = lambd
         hook(event)
 
     prepared = deploy.prepare(plan_path, on_wait=lambda text: emit(events.Waiting("-", text)))
-    deploy.execute(prepared, emit)
+    steps = None
+    if upto is not None:
+        from mosaic_tui.steps import build_steps
+
+        factories = build_steps(prepared.ctx)
+        keys_ = [factory.__module__.rsplit(".", 1)[1] for factory in factories]
+        steps = factories[:keys_.index(upto) + 1]
+    deploy.execute(prepared, emit, steps=steps)
     return Deployed(plan_path, seen)
