@@ -56,6 +56,18 @@ def _block_time(text: str) -> float:
     return value
 
 
+def _confirmations(text: str) -> int | str:
+    if text.strip().lower() in ("finalized", "finalised"):
+        return "finalized"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of blocks or 'finalized'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mosaic-tui",
@@ -69,9 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --devnet: auxiliary port (default 8546)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    tools = commands.add_parser("tools", help="install or locate the pinned anvil and solc-js")
+    tools = commands.add_parser("tools", help="install or locate the pinned anvil and solc-js (and geth for the tests)")
     tools_commands = tools.add_subparsers(dest="tools_command", metavar="ACTION", required=True)
-    tools_commands.add_parser("install", help="install anvil and solc-js from npm into the user cache")
+    tools_commands.add_parser("install", help="install anvil and solc-js from npm into the user cache, and build "
+                                              "the tests' geth with go install where Go is present")
     tools_commands.add_parser("path", help="print where the tools are")
 
     contracts = commands.add_parser("contracts", help="compile the Solidity contracts or check the artifacts")
@@ -88,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--validators", type=_positive_int, default=4, help="validators of the devnet plan (default 4)")
     deploy.add_argument("--block-time", type=_block_time, default=None,
                         help="devnet seconds per block (default: a block per transaction)")
+    deploy.add_argument("--confirmations", type=_confirmations, default=None,
+                        help="devnet: origin blocks on top of the set-up block before it is used, or 'finalized' "
+                             "(default 0)")
     deploy.add_argument("--out", type=Path, default=Path("out"), help="devnet: where the plan, journal and exports go")
     deploy.add_argument("--origin-port", type=_port, default=8545, help="devnet origin port (default 8545)")
     deploy.add_argument("--auxiliary-port", type=_port, default=8546, help="devnet auxiliary port (default 8546)")
@@ -149,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from mosaic_tui.keys import take_env_passphrases
+
+    take_env_passphrases()  # before any child process (anvil, a node, rum) could inherit them
     try:
         if args.command is None:
             return _run_wizard(args)
@@ -156,7 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "status": _status, "export": _export, "verify": _verify, "validator": _validator}[args.command]
         return handler(args)
     except MosaicError as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
+        from mosaic_tui.redact import redact
+
+        print(f"error: {redact(str(error))}", file=sys.stderr, flush=True)
         return error.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -171,6 +192,11 @@ def _deploy(args: argparse.Namespace) -> int:
 
     if args.devnet == (args.plan is not None):
         raise InputError("plan", "give a plan file, or --devnet for a fresh local devnet (not both).")
+    if args.confirmations is not None and not args.devnet:
+        raise InputError("--confirmations", "applies to --devnet only; a plan file says origin.confirmations.")
+    if args.confirmations not in (None, 0) and args.block_time is None:
+        raise InputError("--confirmations", "the devnet mines a block only for a transaction unless --block-time "
+                                             "is given, so no confirmation would ever come; add --block-time.")
     devnet_dir = None
     if args.devnet:
         from mosaic_tui import devnet
@@ -183,7 +209,8 @@ def _deploy(args: argparse.Namespace) -> int:
         else:
             deploy.write_devnet_plan(plan_path, args.validators, origin_url=node.rpc_url, origin_chain_id=node.chain_id,
                                      auxiliary_url=f"http://127.0.0.1:{args.auxiliary_port}",
-                                     block_time=max(1, int(args.block_time or 1)))
+                                     block_time=max(1, int(args.block_time or 1)),
+                                     confirmations=args.confirmations)
             _say(f"devnet plan with {args.validators} validators written to {plan_path}")
     else:
         plan_path = args.plan
@@ -315,7 +342,7 @@ def _verify(args: argparse.Namespace) -> int:
     from mosaic_tui import verify
 
     plan, journal = _loaded(args.plan)
-    checks = verify.run_checks(plan, journal.outputs())
+    checks = verify.run_checks(plan, journal.outputs(), journal)
     for check in checks:
         _say(f"{'pass' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     failed = [c for c in checks if not c.ok]
@@ -340,11 +367,19 @@ def _status(args: argparse.Namespace) -> int:
 
 def _tools(args: argparse.Namespace) -> int:
     from mosaic_tui import toolchain
+    from mosaic_tui.errors import ToolchainError
 
     tools = toolchain.install(_say)
+    geth: Path | str
+    try:
+        geth = toolchain.install_geth(_say)
+    except ToolchainError as error:  # only the tests run geth: say why it is missing, do not fail
+        geth = "not installed (only the test suite needs it)"
+        _say(f"geth: {error}")
     if args.tools_command == "path":
         _say(f"anvil   {toolchain.anvil_path()}")
         _say(f"solc-js {tools.solc_js}")
+        _say(f"geth    {geth}")
     return EXIT_OK
 
 

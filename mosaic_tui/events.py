@@ -7,6 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mosaic_tui.redact import redact
+
+
+class _Redacted:
+    """Free text of an event (a reason, a detail) passes through the one redaction when it is made."""
+
+    def __post_init__(self) -> None:
+        for name in ("reason", "detail"):
+            value = getattr(self, name, None)
+            if isinstance(value, str):
+                object.__setattr__(self, name, redact(value))
+
 
 @dataclass(frozen=True)
 class StepStarted:
@@ -16,7 +28,7 @@ class StepStarted:
 
 
 @dataclass(frozen=True)
-class ActionSkipped:
+class ActionSkipped(_Redacted):
     step: str
     action: str
     label: str
@@ -53,7 +65,7 @@ class TxConfirmed:
 
 
 @dataclass(frozen=True)
-class TxFailed:
+class TxFailed(_Redacted):
     step: str
     action: str
     label: str
@@ -62,7 +74,7 @@ class TxFailed:
 
 
 @dataclass(frozen=True)
-class ActionDone:
+class ActionDone(_Redacted):
     """An action without a transaction (a file written, a node started) finished."""
 
     step: str
@@ -72,7 +84,7 @@ class ActionDone:
 
 
 @dataclass(frozen=True)
-class Waiting:
+class Waiting(_Redacted):
     """The runner is waiting on something outside its control (an RPC outage, an operator's node)."""
 
     step: str

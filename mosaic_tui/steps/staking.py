@@ -2,7 +2,8 @@
 
 Every approval goes out in one round, then initialize and all gateway stakes in the next, so the
 step takes two block rounds whatever the number of validators. The block that holds the last of
-them is the origin set-up block that the auxiliary chain later trusts and proves against.
+them is the origin set-up block that the auxiliary chain later trusts and proves against; the step
+ends once it is confirmed and its proofs are kept (see setup_block.py).
 """
 
 from __future__ import annotations
@@ -114,17 +115,7 @@ def _write_ceremony(ctx: Any) -> None:
 
 
 def _setup_block(ctx: Any) -> dict[str, Any]:
-    """The origin block by which all of step 2 is on chain, and the gateway stakes to mint from."""
-    step_entries = [e for e in ctx.journal.entries() if e.action_id.startswith("2.")]
-    entries = [e for e in step_entries if e.receipt is not None]
-    if entries and len(entries) == len(step_entries):
-        number = max(e.receipt.block_number for e in entries)  # type: ignore[union-attr]
-    else:  # some effects were found on chain already: the latest block holds all of them
-        number = ctx.origin.call("reading the block number", lambda: ctx.origin.w3.eth.block_number)
-    block = ctx.origin.call("reading the set-up block", lambda: ctx.origin.w3.eth.get_block(number))
-    stakes = [dict(e.outputs["_stake"]) for e in sorted(entries, key=lambda e: e.action_id)
-              if "_stake" in e.outputs]
-    stakes += [dict(s) for e in step_entries for s in e.outputs.get("_stakes", [])]  # external validators
-    return {"setup_block_number": number, "setup_block_hash": block["hash"].to_0x_hex(),
-            "setup_state_root": block["stateRoot"].to_0x_hex(), "setup_timestamp": int(block["timestamp"]),
-            "gateway_stakes": stakes}
+    """The origin block by which all of step 2 is on chain, once confirmed, with its proofs kept."""
+    from mosaic_tui import setup_block
+
+    return setup_block.settle(ctx)
