@@ -113,9 +113,7 @@ def node_config(plan: Plan, node: Node, peers: Sequence[Node]) -> dict[str, obje
         "Aura": {"AllowAuRaPrivateChains": True, "ForceSealing": True},
         "Blocks": {"MinGasPrice": aux.gas_price, "TargetBlockGasLimit": aux.gas_limit},
         "Network": {"P2PPort": P2P_PORT, "DiscoveryPort": P2P_PORT, "ExternalIp": node.host, "LocalIp": node.host,
-                    "StaticPeers": ",".join(p.enode for p in peers if p.name != node.name)},
-        "Sync": {"FastSync": False, "SnapSync": False},
-        "Pruning": {"Mode": "None"},
+                    "StaticPeers": ",".join(p.enode for p in peers if p.name != node.name), "OnlyStaticPeers": True},
     }
 
 

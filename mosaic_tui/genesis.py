@@ -44,7 +44,10 @@ AURA_TRANSITIONS = ("eip150", "eip155", "eip160", "eip161abc", "eip161d",  # Tan
                     "eip140", "eip211", "eip214", "eip658",  # Byzantium
                     "eip145", "eip1014", "eip1052", "eip1283", "eip1283Disable",  # Constantinople, Petersburg
                     "eip1283Reenable", "eip1344", "eip1706", "eip1884", "eip2028",  # Istanbul
-                    "eip2929", "eip2930",  # Berlin
+                    "eip2200", "eip2929", "eip2930",  # Istanbul's SSTORE metering, Berlin
+                    # The precompile repricings, also given by the builtin pricing below; stated here too
+                    # because Nethermind reads a transition in params before it looks at the pricing.
+                    "eip152", "eip1108", "eip2565",
                     # EIP-3607 (no transactions from accounts with code) is on in geth and anvil
                     # unconditionally; Nethermind needs the transition, or the clients differ.
                     "eip3607")
@@ -440,7 +443,7 @@ def aura_spec(plan: Plan, state: Mapping[str, Mapping[str, Any]], *, timestamp: 
             "maximumExtraDataSize": "0x20",
             "minGasLimit": hex(MIN_GAS_LIMIT),
             "accountStartNonce": "0x0",
-            "maxCodeSize": hex(EIP170_MAX_CODE_SIZE),
+            "maxCodeSize": EIP170_MAX_CODE_SIZE,
             "maxCodeSizeTransition": "0x0",
             **{f"{name}Transition": "0x0" for name in AURA_TRANSITIONS},
         },
