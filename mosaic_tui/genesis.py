@@ -130,7 +130,8 @@ def _creation_code(name: str, args: tuple[Any, ...]) -> str:
     from mosaic_tui.contracts import load_artifact
 
     artifact = load_artifact(name)
-    constructor = next((item for item in artifact["abi"] if item["type"] == "constructor"), {"inputs": []})
+    constructor: dict[str, Any] = next((item for item in artifact["abi"] if item["type"] == "constructor"),
+                                       {"inputs": []})
     types = [_abi_type(item) for item in constructor["inputs"]]
     return str(artifact["bytecode"]) + encode(types, list(args)).hex()
 

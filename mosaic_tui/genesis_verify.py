@@ -138,14 +138,14 @@ def check_origin(plan: Plan, outputs: Mapping[str, Any], w3: Any) -> None:
         raise GenesisMismatch(f"OriginCore's open kernel at the set-up block is 0x{opened:064x}, not the plan's K0 "
                               f"0x{k0.hex()}")
     stakes = list(outputs["gateway_stakes"])
-    keys = [bytes(keccak(bytes.fromhex(s["message_hash"][2:]) + STAKED_MESSAGES_SLOT.to_bytes(32, "big")))
-            for s in stakes]
-    gateway = w3.eth.get_proof(outputs["ost_gateway"], ["0x" + k.hex() for k in keys], number)
+    slots = [bytes(keccak(bytes.fromhex(s["message_hash"][2:]) + STAKED_MESSAGES_SLOT.to_bytes(32, "big")))
+             for s in stakes]
+    gateway = w3.eth.get_proof(outputs["ost_gateway"], ["0x" + k.hex() for k in slots], number)
     storage_root = _account_storage_root(root, outputs["ost_gateway"], gateway)
-    for index, (stake, key) in enumerate(zip(stakes, keys, strict=True)):
+    for index, (stake, slot) in enumerate(zip(stakes, slots, strict=True)):
         if _stake_message_hash(outputs["ost_gateway"], stake) != stake["message_hash"]:
             raise GenesisMismatch(f"gateway stake {stake['message_hash']} does not hash from its own fields")
-        if _storage_word(storage_root, key, gateway, index) != 1:
+        if _storage_word(storage_root, slot, gateway, index) != 1:
             raise GenesisMismatch(f"OSTGateway holds no stake {stake['message_hash']} at the set-up block")
 
 
