@@ -187,7 +187,10 @@ def _start_node(ctx: Any) -> dict[str, Any]:
     return {"auxiliary_rpc": url, "detail": f"auxiliary node answering at {url}, genesis as generated"}
 
 
-def _gas_price(ctx: Any) -> None:
+def _before(ctx: Any) -> None:
+    from mosaic_tui import setup_block
+
+    setup_block.check_before_auxiliary(ctx)  # the anchor must still be canonical, on every resume too
     ctx.sender.set_legacy_gas_price("auxiliary", ctx.plan.auxiliary.gas_price)
 
 
@@ -197,4 +200,4 @@ def step(ctx: Any) -> Step:
                run=_write_genesis),
         Action(id="3.start_node", label="start the auxiliary node", after=("3.genesis",), run=_start_node),
     ]
-    return Step("3", "Auxiliary chain", actions, before=_gas_price)
+    return Step("3", "Auxiliary chain", actions, before=_before)
