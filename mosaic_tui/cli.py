@@ -334,16 +334,20 @@ def _validator(args: argparse.Namespace) -> int:
 
 
 def _passphrase_prompt() -> Any:
-    """MOSAIC_TUI_PASSPHRASE, or on a terminal a prompt that does not echo."""
+    """The passphrase from the environment or a .passphrase file, else on a terminal a prompt without echo."""
     import getpass
-    import os
 
     from mosaic_tui import keys
 
+    from mosaic_tui.errors import InputError
+
     def ask(ref: Any) -> str:
-        if os.environ.get(keys.PASSPHRASE_ENV) is None and sys.stdin.isatty():
+        try:
+            return keys.env_passphrase(ref, Path.cwd())
+        except InputError:
+            if not sys.stdin.isatty():
+                raise
             return getpass.getpass(f"passphrase for {ref}: ")
-        return keys.env_passphrase(ref)
     return ask
 
 

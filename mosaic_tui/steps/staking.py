@@ -104,7 +104,7 @@ def step(ctx: Any) -> Step:
     proposer = ctx.signer("proposer").address
     actions.append(gateway_stake("2.gateway_stake.deployer", "deployer stakes for the proposer's base coin",
                                  "deployer", "2.approve_gateway.deployer", plan.deployer_gateway_stake, proposer))
-    return Step("2", "Staking", actions, before=_write_ceremony, finish=_setup_block)
+    return Step("2", "Staking", actions, before=_write_ceremony, finish=external.reported(_setup_block))
 
 
 def _write_ceremony(ctx: Any) -> None:
