@@ -21,7 +21,8 @@ from mosaic_tui.screens.base import WizardScreen, shown_path
 
 ABOUT = {"deployment_file": "every output of every step", "rum_file": "rum settings, all validators",
          "genesis_path": "auxiliary genesis (geth style)", "spec_path": "Aura chain spec",
-         "node_config_path": "authority node config", "compose_path": "compose sketch of the authority nodes"}
+         "node_config_path": "Nethermind config of the initial proposer's node",
+         "compose_path": "compose file of the authority nodes"}
 # Values under these names would be secrets; the env files hold references and paths, but the preview
 # never shows anything that looks like a key, whatever a future export adds.
 _SECRET_NAME = re.compile(r"PASSWORD(?!_FILE)|SECRET|PRIVATE|PASSPHRASE|MNEMONIC", re.IGNORECASE)
@@ -90,7 +91,8 @@ class RumExportScreen(WizardScreen):
             self.files = self._files(plan, outputs, out_dir)
             self.query_one("#export-intro", Static).update(
                 f"[b]Step 5 — Rum nodes.[/b] {len(self.files)} files in [b]{escape(shown_path(out_dir))}[/b]; the env "
-                "files hold key references and paths, never keys. c copies the selected file's path.")
+                "files hold key references and paths, never keys. c copies the selected file's path. Validators: "
+                "before starting a node, run [b]mosaic-tui genesis verify PLAN[/b] to re-derive the genesis.")
             self._fill_files()
             self._show_env(plan, outputs)
             self._show_rum(plan, outputs, out_dir)

@@ -77,7 +77,8 @@ class ReviewScreen(WizardScreen):
             status.update("[yellow]Running the preflight …[/]")
         elif report is not None:
             status.update(f"[green]Preflight passed.[/] Origin chain {report.chain_id} at block {report.block}; "
-                          f"fee estimate {format_amount(report.fee_per_gas, 'gwei')} per gas.")
+                          f"fee estimate {format_amount(report.fee_per_gas, 'gwei')} per gas."
+                          + "".join(f"\n[cyan]•[/] {escape(line)}" for line in getattr(report, "external", [])))
             for cost in report.costs:
                 table.add_row(cost.step, cost.title, Text(f"{cost.gas:,}", justify="right"),
                               Text(format_amount(cost.wei, "ETH"), justify="right"))

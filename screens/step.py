@@ -27,10 +27,10 @@ ABOUT = {
     "1": "Deploy OriginCore (its constructor deploys Stake), then OSTGateway, on the origin chain.",
     "2": "Validators approve their stakes; Stake.initialize pulls them and opens kernel K0; everyone stakes "
          "OST in OSTGateway for base coin.",
-    "3": "Write genesis.json and the Aura spec, start the auxiliary node, deploy the six auxiliary contracts at "
-         "zero gas price.",
-    "4": "Prove K0 against the origin set-up block, mint the base coin, hand over from the initial proposer, "
-         "raise the gas price.",
+    "3": "Build the auxiliary genesis with the six auxiliary contracts in it, write genesis.json, the AuRa spec "
+         "and the node files, start the auxiliary node; nothing is deployed there.",
+    "4": "Anchor the genesis, prove K0 against the origin set-up block, mint the base coin, hand over from the "
+         "initial proposer, check the kernel gas price.",
 }
 STATE_WORDS = {"waiting": "[dim]not started[/]", "running": "[yellow]running[/]", "done": "[green]done[/]",
                "failed": "[b red]failed[/]", "stopped": "[yellow]stopped; resumes where it stopped[/]"}

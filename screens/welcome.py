@@ -15,8 +15,8 @@ STEPS = (
     ("0", "Prerequisites", "origin RPC, deployment key, OST, validators, core identifier; preflight checks"),
     ("1", "Origin contracts", "deploy OriginCore (with Stake) and OSTGateway on origin"),
     ("2", "Staking", "validators stake OST, Stake opens kernel K0, gateway stakes for base coin"),
-    ("3", "Auxiliary chain", "genesis and Aura spec, start the node, deploy the auxiliary contracts"),
-    ("4", "Initialize auxiliary", "prove K0, mint base coin, raise gas price, hand over from the proposer"),
+    ("3", "Auxiliary chain", "genesis with the auxiliary contracts, AuRa spec, node files, start the node"),
+    ("4", "Initialize auxiliary", "prove K0, mint base coin, hand over from the proposer, check gas price"),
     ("5", "Rum nodes", "export the validators' TOML and env files, start rum"),
 )
 

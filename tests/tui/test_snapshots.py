@@ -203,7 +203,16 @@ def rum_export() -> tuple[MosaicApp, Any]:
     fake = {name: keys.dev_signer(200 + i).address for i, name in enumerate(
         ("ost", "origin_core", "stake", "ost_gateway", "origin_block_store", "auxiliary_block_store",
          "polling_place", "kernel_gateway", "ost_prime", "proposer_set"))}
-    files = genesis.write_genesis_files(Path("out"), plan, proposer, fake["ost_prime"], fake["proposer_set"])
+    state = {fake["ost_prime"].lower(): {"balance": plan.auxiliary.base_coin_supply, "nonce": 1, "code": b"\x00",
+                                         "storage": {}}}
+    built = genesis.Genesis(state, genesis.genesis_json(plan, state, timestamp=0),
+                            genesis.aura_spec(plan, state, timestamp=0), "0x" + "00" * 32, "0x" + "00" * 32)
+    files = genesis.write_genesis_files(Path("out"), built)
+    for name in ("nodes/initial-proposer/nethermind.cfg", "docker-compose.yml"):
+        Path("out", name).parent.mkdir(parents=True, exist_ok=True)
+        Path("out", name).write_text("{}\n")
+    files.update(node_config_path=Path("out/nodes/initial-proposer/nethermind.cfg"),
+                 compose_path=Path("out/docker-compose.yml"))
     outputs = {**fake, "setup_block_hash": _fake_hash(7), "setup_block_number": 40, "setup_state_root": _fake_hash(8),
                "auxiliary_rpc": "http://127.0.0.1:8546", "initial_proposer": proposer, "gas_price": 10**9,
                "base_coin_minted": 120 * OST, **{key: str(value) for key, value in files.items()}}
