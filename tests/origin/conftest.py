@@ -113,11 +113,26 @@ class Operator:
             if target.is_file() and ready():
                 plan = load_plan(plan_path)
                 port = int(plan.auxiliary.rpc.rsplit(":", 1)[1])
+                # A block every block_time seconds, as an AuRa authority seals them, empty or not.
                 self.started.append(self.anvil_factory(
                     name="auxiliary", port=port, chain_id=plan.auxiliary.chain_id, hardfork=genesis.HARDFORK,
+                    block_time=plan.auxiliary.block_time,
                     accounts=0, genesis=target, extra_args=genesis.anvil_flags(plan)))
+                self._play_the_engine(plan)
                 return
             time.sleep(0.05)
+
+    def _play_the_engine(self, plan: Any) -> None:
+        """anvil is no AuRa engine: make its SYSTEM call to ProposerSet.finalizeChange whenever one is due
+        (first enablement, then after the hand-over signalled a change), as Nethermind would."""
+        from mosaic_tui.steps.auxiliary import devnet_engine_finalize
+
+        while not self.stop.wait(0.3):
+            try:
+                devnet_engine_finalize(plan.auxiliary.rpc, plan)
+            except (OSError, devnet.DevnetError):
+                if self.stop.is_set():
+                    return
 
 
 @pytest.fixture
