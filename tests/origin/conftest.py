@@ -118,6 +118,8 @@ class Operator:
                     name="auxiliary", port=port, chain_id=plan.auxiliary.chain_id, hardfork=genesis.HARDFORK,
                     block_time=plan.auxiliary.block_time,
                     accounts=0, genesis=target, extra_args=genesis.anvil_flags(plan)))
+                # A real chain is past its genesis block by the time anyone looks; anchorGenesis needs that.
+                devnet.rpc_call(plan.auxiliary.rpc, "evm_mine")
                 self._play_the_engine(plan)
                 return
             time.sleep(0.05)
