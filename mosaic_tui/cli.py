@@ -468,7 +468,7 @@ def _run_wizard(args: argparse.Namespace) -> int:
     app = MosaicApp(plan_path=args.plan, devnet_url=devnet_node.rpc_url if devnet_node else None,
                     devnet_port=args.origin_port, auxiliary_port=args.auxiliary_port)
     app.run()
-    if app.devnet_left_running:
+    if app.session.devnet_left_running:
         _say("the devnet is still running; stop it with: mosaic-tui devnet down")
     return EXIT_OK
 

@@ -17,7 +17,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Static
 
 from mosaic_tui.messages import ExportsWritten
-from screens.base import WizardScreen, shown_path
+from mosaic_tui.screens.base import WizardScreen, shown_path
 
 ABOUT = {"deployment_file": "every output of every step", "rum_file": "rum settings, all validators",
          "genesis_path": "auxiliary genesis (geth style)", "spec_path": "Aura chain spec",
@@ -76,7 +76,7 @@ class RumExportScreen(WizardScreen):
         from mosaic_tui.journal import Journal, journal_path
         from mosaic_tui.plan import load_plan
 
-        path = self.wizard.active_plan_path
+        path = self.session.active_plan_path
         try:
             return load_plan(path), Journal.load(journal_path(path)).outputs()
         except MosaicError as error:
@@ -87,7 +87,7 @@ class RumExportScreen(WizardScreen):
         loaded = self._plan_and_outputs()
         if loaded is not None:
             plan, outputs = loaded
-            out_dir = plan.out_path(self.wizard.active_plan_path)
+            out_dir = plan.out_path(self.session.active_plan_path)
             self.files = self._files(plan, outputs, out_dir)
             self.query_one("#export-intro", Static).update(
                 f"[b]Step 5 — Rum nodes.[/b] {len(self.files)} files in [b]{escape(shown_path(out_dir))}[/b]; the env "
@@ -181,7 +181,7 @@ class RumExportScreen(WizardScreen):
     def write_exports(self, plan: Any, outputs: dict[str, Any]) -> None:
         from mosaic_tui import export
 
-        paths = export.write_exports(plan.out_path(self.wizard.active_plan_path), plan, outputs)
+        paths = export.write_exports(plan.out_path(self.session.active_plan_path), plan, outputs)
         self.post_message(ExportsWritten(paths))
 
     def on_exports_written(self, message: ExportsWritten) -> None:
@@ -202,7 +202,7 @@ class RumExportScreen(WizardScreen):
 
         from mosaic_tui import export
 
-        out_dir = plan.out_path(self.wizard.active_plan_path)
+        out_dir = plan.out_path(self.session.active_plan_path)
         command = export.rum_command(plan, outputs, self.validator, out_dir=out_dir)
         log = out_dir / f"rum-{self.validator}.log"
         with open(log, "ab") as stream:
