@@ -137,7 +137,8 @@ def devnet_engine_finalize(url: str, plan: Any) -> bool:
     try:
         tx = devnet.rpc_call(url, "eth_sendTransaction", [{
             "from": genesis.SYSTEM, "to": proposer_set, "data": "0x" + keccak(text="finalizeChange()")[:4].hex(),
-            "gas": hex(500_000), "gasPrice": "0x0"}], timeout=30)
+            # The engine's system call is not bound by a user gas estimate; copying the new set grows with it.
+            "gas": hex(plan.auxiliary.gas_limit), "gasPrice": "0x0"}], timeout=30)
     finally:
         devnet.rpc_call(url, "anvil_stopImpersonatingAccount", [genesis.SYSTEM])
         devnet.rpc_call(url, "anvil_setMinGasPrice", [hex(plan.auxiliary.gas_price)])
