@@ -176,7 +176,7 @@ def _costs(ctx: Any, fee: int) -> list[StepCost]:
     if not ctx.journal.is_step_done("2"):
         validators = count * VALIDATOR_ORIGIN_GAS
         costs.append(StepCost("2", "Staking (validators, each pays its own)", validators, validators * fee))
-    costs.append(StepCost("3-4", "Auxiliary chain (zero gas price during the bootstrap)", 0, 0))
+    costs.append(StepCost("3-4", "Auxiliary chain (no ETH: the proposer pays base coin from the genesis)", 0, 0))
     return costs
 
 
