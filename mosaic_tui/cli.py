@@ -303,16 +303,19 @@ def _validator(args: argparse.Namespace) -> int:
 
 
 def _passphrase_prompt() -> Any:
-    """MOSAIC_TUI_PASSPHRASE, or on a terminal a prompt that does not echo."""
+    """The headless passphrase (keys.env_passphrase), or on a terminal a prompt that does not echo."""
     import getpass
-    import os
 
     from mosaic_tui import keys
+    from mosaic_tui.errors import InputError
 
     def ask(ref: Any) -> str:
-        if os.environ.get(keys.PASSPHRASE_ENV) is None and sys.stdin.isatty():
-            return getpass.getpass(f"passphrase for {ref}: ")
-        return keys.env_passphrase(ref)
+        try:
+            return keys.env_passphrase(ref)  # (taken out of the environment when the CLI started)
+        except InputError:
+            if not sys.stdin.isatty():
+                raise
+        return getpass.getpass(f"passphrase for {ref}: ")
     return ask
 
 

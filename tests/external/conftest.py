@@ -138,5 +138,6 @@ def ceremony(anvil_factory: Any, tmp_path: Path) -> Iterator[Ceremony]:
     while port == origin.port:
         port = devnet.free_port()
     world = Ceremony(origin, tmp_path, port)
+    devnet.add_node(devnet.default_dir(), origin)  # a devnet plan runs only on a node the devnet record names
     yield world
     devnet.down(devnet.default_dir())  # the auxiliary node that the coordinator's step 3 started, detached
