@@ -56,6 +56,18 @@ def _block_time(text: str) -> float:
     return value
 
 
+def _confirmations(text: str) -> int | str:
+    if text.strip().lower() in ("finalized", "finalised"):
+        return "finalized"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of blocks or 'finalized'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mosaic-tui",
@@ -69,9 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --devnet: auxiliary port (default 8546)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    tools = commands.add_parser("tools", help="install or locate the pinned anvil and solc-js")
+    tools = commands.add_parser("tools", help="install or locate the pinned anvil and solc-js (and geth for the tests)")
     tools_commands = tools.add_subparsers(dest="tools_command", metavar="ACTION", required=True)
-    tools_commands.add_parser("install", help="install anvil and solc-js from npm into the user cache")
+    tools_commands.add_parser("install", help="install anvil and solc-js from npm into the user cache, and build "
+                                              "the tests' geth with go install where Go is present")
     tools_commands.add_parser("path", help="print where the tools are")
 
     contracts = commands.add_parser("contracts", help="compile the Solidity contracts or check the artifacts")
@@ -88,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--validators", type=_positive_int, default=4, help="validators of the devnet plan (default 4)")
     deploy.add_argument("--block-time", type=_block_time, default=None,
                         help="devnet seconds per block (default: a block per transaction)")
+    deploy.add_argument("--confirmations", type=_confirmations, default=None,
+                        help="devnet: origin blocks on top of the set-up block before it is used, or 'finalized' "
+                             "(default 0)")
     deploy.add_argument("--out", type=Path, default=Path("out"), help="devnet: where the plan, journal and exports go")
     deploy.add_argument("--origin-port", type=_port, default=8545, help="devnet origin port (default 8545)")
     deploy.add_argument("--auxiliary-port", type=_port, default=8546, help="devnet auxiliary port (default 8546)")
@@ -133,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="check a finished deployment on both chains")
     verify.add_argument("plan", type=Path)
 
+    genesis = commands.add_parser("genesis", help="the auxiliary genesis: verify it against the plan and origin")
+    genesis_commands = genesis.add_subparsers(dest="genesis_command", metavar="ACTION", required=True)
+    genesis_verify = genesis_commands.add_parser(
+        "verify", help="re-derive genesis.json and spec.json from the plan and the origin chain and compare")
+    genesis_verify.add_argument("plan", type=Path)
+    genesis_verify.add_argument("--genesis", type=Path, default=None,
+                                help="the genesis.json to check (spec.json beside it); default: step 3's")
+
     devnet = commands.add_parser("devnet", help="the local origin (and auxiliary) anvil nodes")
     devnet_commands = devnet.add_subparsers(dest="devnet_command", metavar="ACTION", required=True)
     devnet_up = devnet_commands.add_parser("up", help="start the local origin node (state kept across restarts)")
@@ -156,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             return _run_wizard(args)
         handler = {"tools": _tools, "contracts": _contracts, "devnet": _devnet, "deploy": _deploy,
-                   "status": _status, "export": _export, "verify": _verify, "validator": _validator}[args.command]
+                   "status": _status, "export": _export, "verify": _verify, "validator": _validator,
+                   "genesis": _genesis}[args.command]
         return handler(args)
     except MosaicError as error:
         from mosaic_tui.redact import redact
@@ -176,6 +201,11 @@ def _deploy(args: argparse.Namespace) -> int:
 
     if args.devnet == (args.plan is not None):
         raise InputError("plan", "give a plan file, or --devnet for a fresh local devnet (not both).")
+    if args.confirmations is not None and not args.devnet:
+        raise InputError("--confirmations", "applies to --devnet only; a plan file says origin.confirmations.")
+    if args.confirmations not in (None, 0) and args.block_time is None:
+        raise InputError("--confirmations", "the devnet mines a block only for a transaction unless --block-time "
+                                             "is given, so no confirmation would ever come; add --block-time.")
     devnet_dir = None
     if args.devnet:
         from mosaic_tui import devnet
@@ -188,7 +218,8 @@ def _deploy(args: argparse.Namespace) -> int:
         else:
             deploy.write_devnet_plan(plan_path, args.validators, origin_url=node.rpc_url, origin_chain_id=node.chain_id,
                                      auxiliary_url=f"http://127.0.0.1:{args.auxiliary_port}",
-                                     block_time=max(1, int(args.block_time or 1)))
+                                     block_time=max(1, int(args.block_time or 1)),
+                                     confirmations=args.confirmations)
             _say(f"devnet plan with {args.validators} validators written to {plan_path}")
     else:
         plan_path = args.plan
@@ -303,7 +334,7 @@ def _validator(args: argparse.Namespace) -> int:
 
 
 def _passphrase_prompt() -> Any:
-    """The headless passphrase (keys.env_passphrase), or on a terminal a prompt that does not echo."""
+    """The passphrase from the environment or a .passphrase file, else on a terminal a prompt without echo."""
     import getpass
 
     from mosaic_tui import keys
@@ -311,11 +342,11 @@ def _passphrase_prompt() -> Any:
 
     def ask(ref: Any) -> str:
         try:
-            return keys.env_passphrase(ref)  # (taken out of the environment when the CLI started)
+            return keys.env_passphrase(ref, Path.cwd())
         except InputError:
             if not sys.stdin.isatty():
                 raise
-        return getpass.getpass(f"passphrase for {ref}: ")
+            return getpass.getpass(f"passphrase for {ref}: ")
     return ask
 
 
@@ -329,6 +360,30 @@ def _verify(args: argparse.Namespace) -> int:
     failed = [c for c in checks if not c.ok]
     _say(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _genesis(args: argparse.Namespace) -> int:
+    from mosaic_tui import genesis_verify
+    from mosaic_tui.chain.rpc import make_web3
+    from mosaic_tui.errors import InputError
+
+    plan, journal = _loaded(args.plan)
+    outputs = journal.outputs()
+    needed = ("initial_proposer", "origin_core", "ost_gateway", "setup_block_number", "setup_block_hash",
+              "setup_state_root", "setup_timestamp", "gateway_stakes")
+    missing = [key for key in needed if key not in outputs]
+    if missing:
+        raise InputError("plan", f"its journal has no {missing[0]} yet: the genesis is derived once step 2 "
+                                 "and step 3 have run (copy the journal beside the plan)")
+    path = args.genesis or Path(outputs.get("genesis_path") or plan.out_path(args.plan) / "genesis.json")
+    try:
+        verified = genesis_verify.verify(plan, outputs, path, make_web3(plan.origin.rpc))
+    except genesis_verify.GenesisMismatch as error:
+        print(f"DIFFERS  {error}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
+    _say(f"OK  {verified.genesis_path} and {verified.spec_path} are the genesis the plan and origin chain "
+         f"give; genesis hash {verified.genesis_hash}")
+    return EXIT_OK
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -348,11 +403,19 @@ def _status(args: argparse.Namespace) -> int:
 
 def _tools(args: argparse.Namespace) -> int:
     from mosaic_tui import toolchain
+    from mosaic_tui.errors import ToolchainError
 
     tools = toolchain.install(_say)
+    geth: Path | str
+    try:
+        geth = toolchain.install_geth(_say)
+    except ToolchainError as error:  # only the tests run geth: say why it is missing, do not fail
+        geth = "not installed (only the test suite needs it)"
+        _say(f"geth: {error}")
     if args.tools_command == "path":
         _say(f"anvil   {toolchain.anvil_path()}")
         _say(f"solc-js {tools.solc_js}")
+        _say(f"geth    {geth}")
     return EXIT_OK
 
 
@@ -405,7 +468,7 @@ def _run_wizard(args: argparse.Namespace) -> int:
     app = MosaicApp(plan_path=args.plan, devnet_url=devnet_node.rpc_url if devnet_node else None,
                     devnet_port=args.origin_port, auxiliary_port=args.auxiliary_port)
     app.run()
-    if app.devnet_left_running:
+    if app.session.devnet_left_running:
         _say("the devnet is still running; stop it with: mosaic-tui devnet down")
     return EXIT_OK
 

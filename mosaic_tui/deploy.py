@@ -28,7 +28,7 @@ DEV_AUXILIARY_BASE = 500  # validator i signs on the auxiliary chain with dev:<5
 
 def devnet_plan_dict(validators: int, *, origin_url: str, origin_chain_id: int, auxiliary_url: str,
                      auxiliary_chain_id: int = DEVNET_AUXILIARY_CHAIN_ID, block_time: int = 1,
-                     out_dir: str = ".") -> dict[str, Any]:
+                     out_dir: str = ".", confirmations: int | str | None = None) -> dict[str, Any]:
     """A plan for a fresh devnet: dev keys, a dev OST token, every validator staking 1,000 OST."""
     from mosaic_tui.units import default_core_identifier
 
@@ -45,7 +45,8 @@ def devnet_plan_dict(validators: int, *, origin_url: str, origin_chain_id: int, 
         "core": {"identifier": default_core_identifier(origin_chain_id, auxiliary_chain_id),
                  "minimum_weight": "1000 OST"},
         "origin": {"rpc": origin_url, "chain_id": origin_chain_id, "ost": "deploy", "deployer": "dev:0",
-                   "deployer_gateway_stake": "100 OST"},
+                   "deployer_gateway_stake": "100 OST",
+                   **({} if confirmations is None else {"confirmations": confirmations})},
         "auxiliary": {"rpc": auxiliary_url, "chain_id": auxiliary_chain_id,
                       "initial_proposer": f"dev:{DEV_PROPOSER_INDEX}", "block_time": block_time,
                       "gas_limit": 30_000_000, "gas_price": "1 gwei", "base_coin_supply": "800000000 OST",

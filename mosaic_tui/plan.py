@@ -9,7 +9,7 @@ Layout of the file (see assets/example-plan.toml):
 
     plan_version, devnet, out_dir
     [core]          identifier, minimum_weight
-    [origin]        rpc, chain_id, ost, deployer, deployer_gateway_stake, staking_deadline
+    [origin]        rpc, chain_id, ost, deployer, deployer_gateway_stake, confirmations, staking_deadline
     [auxiliary]     rpc, chain_id, initial_proposer, block_time, gas_limit, gas_price,
                     base_coin_supply, epoch_length
     [[validators]]  origin_address, auxiliary_address, stake, gateway_stake, origin_key, auxiliary_key
@@ -36,6 +36,7 @@ from mosaic_tui.tomlio import key_lines, write_toml
 
 PLAN_VERSION = 1
 DEPLOY_OST = "deploy"  # origin.ost on a devnet: the wizard deploys a dev OST token
+FINALIZED = "finalized"  # origin.confirmations: wait until the origin node reports the block finalized
 _REQUIRED = object()
 
 
@@ -46,6 +47,9 @@ class OriginPlan:
     ost: str  # checksummed address, or DEPLOY_OST on a devnet
     deployer: KeyRef
     deployer_gateway_stake: int  # wei of OST the deployer stakes in OSTGateway for base coin
+    # Blocks on top of the set-up block before it is a trust anchor, or FINALIZED; None: the default
+    # (FINALIZED off a devnet, 0 on one), see `Plan.confirmations`.
+    confirmations: int | str | None = None
     # When step 2 stops waiting for external validators (UTC); None waits until they all acted.
     staking_deadline: datetime | None = None
 
@@ -95,6 +99,13 @@ class Plan:
     def deployer_gateway_stake(self) -> int:
         return self.origin.deployer_gateway_stake
 
+    @property
+    def confirmations(self) -> int | str:
+        """origin.confirmations as given, else "finalized" off a devnet and 0 on one."""
+        if self.origin.confirmations is not None:
+            return self.origin.confirmations
+        return 0 if self.devnet else FINALIZED
+
     def out_path(self, plan_file: str | Path) -> Path:
         """The export directory; a relative `out_dir` is relative to the plan file's directory."""
         return Path(plan_file).parent / Path(self.out_dir).expanduser()
@@ -112,6 +123,9 @@ class Plan:
             "origin": {"rpc": self.origin.rpc, "chain_id": self.origin.chain_id, "ost": self.origin.ost,
                        "deployer": str(self.origin.deployer),
                        "deployer_gateway_stake": ost(self.origin.deployer_gateway_stake),
+                       # Left out when not given, so plans written before these keys keep their digest.
+                       **({} if self.origin.confirmations is None
+                          else {"confirmations": self.origin.confirmations}),
                        **({"staking_deadline": format_deadline(self.origin.staking_deadline)}
                           if self.origin.staking_deadline is not None else {})},
             "auxiliary": {"rpc": aux.rpc, "chain_id": aux.chain_id, "initial_proposer": str(aux.initial_proposer),
@@ -127,6 +141,7 @@ class Plan:
         """A fingerprint of the plan, so a journal can tell it is resumed with the plan it started with."""
         inputs = self.to_dict()
         inputs["origin"].pop("staking_deadline", None)  # moving the deadline does not change what is deployed
+        inputs["origin"].pop("confirmations", None)  # nor does waiting longer (or less) for the set-up block
         return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
     def problems(self) -> list[InputError]:
@@ -292,6 +307,14 @@ def _parse_ost(value: Any, name: str) -> str:
     return units.parse_address(value, name)
 
 
+def _parse_confirmations(value: Any, name: str) -> int | str:
+    if isinstance(value, str) and value.strip().lower() in (FINALIZED, "finalised"):
+        return FINALIZED
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1_000_000:
+        raise InputError(name, f'expected a number of blocks (0 or more) or "{FINALIZED}", not {value!r:.40}.')
+    return value
 def parse_deadline(value: Any, name: str) -> datetime:
     """A moment with its UTC offset: a TOML datetime or RFC 3339 text such as 2026-12-01T18:00:00Z."""
     if isinstance(value, str):
@@ -318,7 +341,8 @@ def _int(minimum: int, maximum: int = 2**63 - 1) -> Callable[[Any, str], int]:
 
 _TOP = ("plan_version", "devnet", "out_dir", "core", "origin", "auxiliary", "validators")
 _CORE = ("identifier", "minimum_weight")
-_ORIGIN = ("rpc", "chain_id", "ost", "deployer", "deployer_gateway_stake", "staking_deadline")
+_ORIGIN = ("rpc", "chain_id", "ost", "deployer", "deployer_gateway_stake", "confirmations",
+           "staking_deadline")
 _AUX = ("rpc", "chain_id", "initial_proposer", "block_time", "gas_limit", "gas_price", "base_coin_supply",
         "epoch_length")
 _VALIDATOR = ("origin_address", "auxiliary_address", "stake", "gateway_stake", "origin_key", "auxiliary_key")
@@ -340,6 +364,7 @@ def plan_from_dict(data: Mapping[str, Any], *, validate: bool = True) -> Plan:
         ost=read.value(origin_t, "ost", "origin", _parse_ost),
         deployer=read.value(origin_t, "deployer", "origin", parse_key_ref),
         deployer_gateway_stake=read.value(origin_t, "deployer_gateway_stake", "origin", units.parse_amount),
+        confirmations=read.value(origin_t, "confirmations", "origin", _parse_confirmations, None),
         staking_deadline=read.value(origin_t, "staking_deadline", "origin", parse_deadline, None),
     )
     auxiliary = AuxiliaryPlan(
@@ -441,5 +466,5 @@ def save_plan(plan: Plan, path: str | Path) -> Path:
     return write_toml(path, plan.to_dict(), header=header)
 
 
-__all__ = ["DEPLOY_OST", "PLAN_VERSION", "AuxiliaryPlan", "OriginPlan", "Plan", "ValidatorPlan", "load_plan",
+__all__ = ["DEPLOY_OST", "FINALIZED", "PLAN_VERSION", "AuxiliaryPlan", "OriginPlan", "Plan", "ValidatorPlan", "load_plan",
            "plan_from_dict", "save_plan"]

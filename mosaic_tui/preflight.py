@@ -11,13 +11,22 @@ from typing import Any
 
 from mosaic_tui import units
 from mosaic_tui.errors import InputError, MosaicError
-from mosaic_tui.steps.common import VALIDATOR_ORIGIN_GAS, ost_address
+from mosaic_tui.steps.common import (
+    INITIALIZE_BASE,
+    INITIALIZE_FINAL_PER_VALIDATOR,
+    INITIALIZE_PER_VALIDATOR,
+    VALIDATOR_ORIGIN_GAS,
+    genesis_chunks,
+    largest_validator_count,
+    opening_parts,
+    ost_address,
+)
 
 # Gas of the actions that cannot be estimated before their dependencies exist, measured on anvil
 # (benchmarks/gas_origin.py) with room to spare; deployments are estimated on the node itself.
 GAS = {
-    "approve": 60_000, "transfer": 60_000, "gateway_stake": 130_000, "initialize_base": 150_000,
-    "initialize_per_validator": 190_000, "prove_block_opening_per_validator": 80_000,
+    "approve": 60_000, "transfer": 60_000, "gateway_stake": 130_000, "initialize_base": INITIALIZE_BASE,
+    "initialize_per_validator": INITIALIZE_PER_VALIDATOR,
     "deploy_origin_core": 3_200_000, "deploy_ost_gateway": 900_000, "deploy_token": 900_000,
 }
 
@@ -159,7 +168,8 @@ def _costs(ctx: Any, fee: int) -> list[StepCost]:
     deployer = {
         "0": (GAS["deploy_token"] if plan.deploys_ost else 0) + count * (21_000 + GAS["transfer"]),
         "1": GAS["deploy_origin_core"] + GAS["deploy_ost_gateway"],
-        "2": GAS["approve"] + GAS["gateway_stake"] + GAS["initialize_base"] + count * GAS["initialize_per_validator"],
+        "2": GAS["approve"] + GAS["gateway_stake"] + GAS["initialize_base"] * _genesis_transactions(ctx)
+        + count * (GAS["initialize_per_validator"] + INITIALIZE_FINAL_PER_VALIDATOR),
     }
     titles = {"0": "Devnet preparation", "1": "Origin contracts", "2": "Staking (deployer)"}
     costs = [StepCost(step, titles[step], gas, gas * fee) for step, gas in deployer.items()
@@ -209,6 +219,8 @@ def run_preflight(ctx: Any) -> PreflightReport:
         _balance_problems(ctx, signers, fee, add)
     _gas_limit_problems(ctx, add)
     _auxiliary_problems(ctx, signers, add)
+    if not problems:  # the trial starts a throwaway node: only for an otherwise sound plan
+        _genesis_trial(ctx, signers.get("proposer"), add)
     report.external = _external_lines(ctx)
     return report
 
@@ -310,6 +322,7 @@ def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> 
         return int(ctx.read("EIP20Token", "origin", token, "balanceOf", address))
 
     initialized = ctx.journal.confirmed("2.initialize_stake")
+    staked = _registered_in_chunks(ctx)
     try:
         deployer = signers.get("deployer")
         deployer_needs = 0 if ctx.journal.confirmed("2.gateway_stake.deployer") else plan.deployer_gateway_stake
@@ -317,7 +330,7 @@ def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> 
             add("origin.deployer_gateway_stake", f"the deployer {deployer.address} holds "
                 f"{units.format_amount(ost_of(deployer.address), 'OST')}, less than its gateway stake.")
         for index, validator in enumerate(plan.validators):
-            need = (0 if initialized else validator.stake) + \
+            need = (0 if initialized or index in staked else validator.stake) + \
                 (0 if ctx.journal.confirmed(f"2.gateway_stake.{index}") else validator.gateway_stake)
             if need == 0:
                 continue  # everything it pays for is on chain
@@ -337,14 +350,47 @@ def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> 
         return  # the OST problem is already reported by _ost_problems
 
 
+def _registered_in_chunks(ctx: Any) -> set[int]:
+    """Validators whose Stake.registerValidators chunk is confirmed: their stake is already pulled."""
+    chunks = genesis_chunks(len(ctx.plan.validators), _origin_gas_limit(ctx))
+    done: set[int] = set()
+    start = 0
+    for number, size in enumerate(chunks[:-1]):
+        if ctx.journal.confirmed(f"2.register_validators.{number}"):
+            done.update(range(start, start + size))
+        start += size
+    return done
+
+
+def _origin_gas_limit(ctx: Any) -> int:
+    return int(ctx.origin.w3.eth.get_block("latest")["gasLimit"])
+
+
+def _genesis_transactions(ctx: Any) -> int:
+    """How many Stake transactions register the genesis set (one initialize, or chunks and an initialize)."""
+    return max(1, len(genesis_chunks(len(ctx.plan.validators), _origin_gas_limit(ctx))))
+
+
 def _gas_limit_problems(ctx: Any, add: Any) -> None:
-    count = len(ctx.plan.validators)
-    initialize = GAS["initialize_base"] + count * GAS["initialize_per_validator"]
-    limit = int(ctx.origin.w3.eth.get_block("latest")["gasLimit"])
-    if initialize > limit:
-        most = (limit - GAS["initialize_base"]) // GAS["initialize_per_validator"]
-        add("validators", f"{count} validators need about {initialize:,} gas in Stake.initialize, more than the "
-                          f"origin block gas limit of {limit:,}; at most {most} fit.")
+    """What does not fit is split over several blocks (Stake genesis chunks, K0 activated in parts); only a
+    validator count past what even that allows is refused, naming the largest count these limits take."""
+    plan, count = ctx.plan, len(ctx.plan.validators)
+    origin_limit, auxiliary_limit = _origin_gas_limit(ctx), plan.auxiliary.gas_limit
+    most = largest_validator_count(origin_limit, auxiliary_limit)
+    if count <= most:
+        return
+    if not genesis_chunks(count, origin_limit):
+        add("validators", f"{count} validators do not fit the origin block gas limit of {origin_limit:,} even in "
+                          f"chunks (Stake.initialize reads every one back to open K0); at most {most} validators fit "
+                          f"these gas limits.")
+    elif opening_parts(count, auxiliary_limit) == []:
+        add("auxiliary.gas_limit", f"activating K0 for {count} validators does not fit the auxiliary block gas limit "
+                                   f"of {auxiliary_limit:,} even in parts; at most {most} validators fit these gas "
+                                   f"limits.")
+    else:
+        add("auxiliary.gas_limit", f"handing the auxiliary chain over to {count} validators (ProposerSet.handOver) "
+                                   f"needs more than the auxiliary block gas limit of {auxiliary_limit:,}; at most "
+                                   f"{most} validators fit these gas limits.")
 
 
 # Chain ids of public networks: an auxiliary chain with one of them would make its signed
@@ -356,13 +402,14 @@ PUBLIC_CHAIN_IDS = {1: "Ethereum mainnet", 5: "Goerli", 10: "OP Mainnet", 56: "B
 # to 532 bytes of calldata (16 gas a byte) plus its hashing and decoding.
 ACCOUNT_PROOF_NODES, STORAGE_PROOF_NODES, PROOF_NODE_GAS = 10, 8, 20_000
 # Gas of steps 4's calls apart from their proofs, measured on anvil (4 validators) with room to spare.
-STEP4_GAS = {"prove_origin_core": 150_000, "prove_gateway": 150_000, "mint": 220_000,
-             "hand_over_base": 70_000, "hand_over_per_validator": 25_000}
+# (K0's validators and the hand-over are split over blocks as needed: see _gas_limit_problems.)
+STEP4_GAS = {"prove_origin_core": 150_000, "prove_gateway": 150_000, "mint": 220_000, "prove_block_opening": 200_000}
 
 
 def _auxiliary_problems(ctx: Any, signers: dict[str, Any], add: Any) -> None:
     """What steps 3-5 need from the plan, checked before the first origin transaction: the contracts'
-    rules on the core identifier, the chain ids, and every auxiliary transaction within a block."""
+    rules on the core identifier, the chain ids, and every auxiliary transaction of step 4 within a block
+    (the auxiliary contracts themselves are built into the genesis, see _genesis_trial)."""
     plan = ctx.plan
     identifier = plan.core_identifier
     if identifier is not None and int(identifier[18:], 16) == 0:
@@ -373,15 +420,12 @@ def _auxiliary_problems(ctx: Any, signers: dict[str, Any], add: Any) -> None:
         add("auxiliary.chain_id", f"{plan.auxiliary.chain_id} is the chain id of {PUBLIC_CHAIN_IDS[plan.auxiliary.chain_id]}; "
                                   "transactions signed for the auxiliary chain would be valid there too. Choose an "
                                   "unused chain id.")
-    limit, count = plan.auxiliary.gas_limit, len(plan.validators)
+    limit = plan.auxiliary.gas_limit
     needs = {"KernelGateway.proveOriginCore": STEP4_GAS["prove_origin_core"] + ACCOUNT_PROOF_NODES * PROOF_NODE_GAS,
              "OSTPrime.proveGateway": STEP4_GAS["prove_gateway"] + ACCOUNT_PROOF_NODES * PROOF_NODE_GAS,
              "OSTPrime.mint": STEP4_GAS["mint"] + STORAGE_PROOF_NODES * PROOF_NODE_GAS,
-             "ProposerSet.handOver": STEP4_GAS["hand_over_base"] + count * STEP4_GAS["hand_over_per_validator"],
-             f"proving K0 for {count} validators": 200_000 + count * GAS["prove_block_opening_per_validator"]
+             "KernelGateway.proveBlockOpening (its proof)": STEP4_GAS["prove_block_opening"]
              + STORAGE_PROOF_NODES * PROOF_NODE_GAS}
-    if identifier is not None and int(identifier[18:], 16) != 0:
-        needs.update(_deployment_gas(ctx, signers.get("proposer"), add))
     over = {what: gas for what, gas in needs.items() if gas > limit}
     if over:
         listed = ", ".join(f"{what} about {gas:,}" for what, gas in over.items())
@@ -389,59 +433,26 @@ def _auxiliary_problems(ctx: Any, signers: dict[str, Any], add: Any) -> None:
                                    f"gas; set it to at least {max(over.values()):,}.")
 
 
-def _deployment_gas(ctx: Any, proposer: Any, add: Any) -> dict[str, int]:
-    """Gas of each auxiliary contract deployment of step 3 not yet done, estimated on the origin node (the
-    same EVM code, with the real constructor arguments where they are known and stand-ins where not)."""
-    from mosaic_tui.chain.sender import GAS_EXTRA, GAS_MARGIN
-    from mosaic_tui.steps.auxiliary import _constructor_args
-    from mosaic_tui.steps.common import AUXILIARY_ORDER, AUXILIARY_OUTPUTS
+def _genesis_trial(ctx: Any, proposer: Any, add: Any) -> None:
+    """Step 3 runs the six auxiliary constructors into the genesis; run them now, on a throwaway chain,
+    with the plan's values and stand-ins for what steps 1-2 will produce, so that any rule of theirs the
+    plan breaks is found before a stake is locked (genesis.build_system_state, exactly as step 3 runs it)."""
+    from mosaic_tui import genesis
 
-    if proposer is None:
-        return {}
-    stand_in = _StandIn(ctx, proposer)
-    found: dict[str, int] = {}
-    for name in AUXILIARY_ORDER:
-        if ctx.journal.confirmed(f"3.deploy.{AUXILIARY_OUTPUTS[name]}"):
-            continue
-        try:
-            data = ctx.deploy_data(name, *_constructor_args(stand_in, name))
-            estimate = int(ctx.origin.w3.eth.estimate_gas({"from": proposer.address, "data": data}))
-        except MosaicError:
-            raise
-        except Exception as error:
-            from mosaic_tui.chain.sender import revert_reason
-
-            add("auxiliary", f"deploying {name} in step 3 would fail ({revert_reason(error)}); nothing was sent.")
-            continue
-        found[f"deploying {name}"] = int(estimate * GAS_MARGIN) + GAS_EXTRA
-    return found
-
-
-class _StandIn:
-    """The deployment as step 3 will see it, for estimating gas before it exists: journal outputs where
-    there are some, plausible non-zero stand-ins (hashes, addresses, numbers) where not."""
-
-    def __init__(self, ctx: Any, proposer: Any) -> None:
-        self.plan, self._ctx, self._proposer = ctx.plan, ctx, proposer
-        self.auxiliary = _GenesisStandIn()
-
-    def out(self, key: str) -> Any:
-        outputs = self._ctx.journal.outputs()
-        if key in outputs:
-            return outputs[key]
-        if key.endswith(("_hash", "_root")):
-            return "0x" + "11" * 32
-        if key.endswith(("_number", "_timestamp")):
-            return 1
-        return "0x" + "00" * 19 + "01"
-
-    def signer(self, role: str) -> Any:
-        return self._proposer
-
-
-class _GenesisStandIn:
-    def call(self, what: str, read: Any) -> dict[str, bytes]:
-        return {"hash": b"\x11" * 32, "stateRoot": b"\x22" * 32}
+    if proposer is None or any(e.action_id.startswith("3.") for e in ctx.journal.entries()):
+        return
+    outputs = ctx.journal.outputs()
+    stand_in = "0x" + "00" * 19 + "01"
+    inputs = genesis.GenesisInputs(
+        initial_proposer=proposer.address, origin_core=outputs.get("origin_core", stand_in),
+        ost_gateway=outputs.get("ost_gateway", stand_in),
+        setup_block_hash=outputs.get("setup_block_hash", "0x" + "11" * 32),
+        setup_state_root=outputs.get("setup_state_root", "0x" + "22" * 32),
+        setup_block_number=int(outputs.get("setup_block_number", 1)), setup_timestamp=1)
+    try:
+        genesis.build_system_state(ctx.plan, inputs)
+    except genesis.GenesisError as error:
+        add("auxiliary", f"step 3 could not build the auxiliary genesis from this plan: {error}; nothing was sent.")
 
 
 # --- a plan changed since its deployment started --------------------------------------------------

@@ -11,6 +11,7 @@ staked for the wrong beneficiary, and gives up at the plan's staking deadline na
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -127,6 +128,17 @@ def _await_stakes(ctx: Any) -> dict[str, Any]:
     _, good = _wait(ctx, AWAIT_STAKES, "stake")
     stakes = [good[index] for index in ctx.plan.external_validators]
     return {"_stakes": stakes, "detail": f"{len(stakes)} gateway stakes of external validators found on chain"}
+
+
+def reported(finish: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """Step 2's finish, after showing the validators' rows once more as the chain holds them at the end."""
+    def final(ctx: Any) -> dict[str, Any]:
+        if ctx.plan.external_validators:
+            rows, _ = read_states(ctx)
+            deadline = ctx.plan.origin.staking_deadline
+            ctx.emit(ValidatorsAwaited("2", rows, format_deadline(deadline) if deadline else None))
+        return finish(ctx)
+    return final
 
 
 def actions(ctx: Any, after_signed: tuple[str, ...]) -> list[Action]:

@@ -39,7 +39,8 @@ def assert_verified(run: DevnetRun) -> None:
     result = run.cli("verify", str(run.plan))
     assert result.returncode == 0, result.stdout + result.stderr
     verified = re.search(r"(\d+) passed, 0 failed", result.stdout)  # code, cross-references, nonces, state
-    assert verified and int(verified[1]) >= 30, result.stdout
+    assert verified and int(verified[1]) >= 30 and "FAIL" not in result.stdout, result.stdout
+    assert "pass  ProposerSet in the auxiliary genesis" in result.stdout
 
 
 @pytest.mark.parametrize("validators", [1, 4, 16])

@@ -137,6 +137,7 @@ def ceremony(anvil_factory: Any, tmp_path: Path) -> Iterator[Ceremony]:
     port = devnet.free_port()
     while port == origin.port:
         port = devnet.free_port()
+    devnet.add_node(devnet.default_dir(), origin)  # a devnet plan runs only on a node the devnet record names
     world = Ceremony(origin, tmp_path, port)
     devnet.add_node(devnet.default_dir(), origin)  # a devnet plan runs only on a node the devnet record names
     yield world

@@ -117,7 +117,7 @@ def test_no_key_or_passphrase_in_any_written_file(anvil_factory: Any, memory_key
         "plan_version": 1, "devnet": False, "out_dir": "out",
         "core": {"identifier": core_identifier(node.chain_id), "minimum_weight": "1000 OST"},
         "origin": {"rpc": node.rpc_url, "chain_id": node.chain_id, "ost": token.address, "deployer": str(deployer_ref),
-                   "deployer_gateway_stake": "100 OST"},
+                   "deployer_gateway_stake": "100 OST", "confirmations": 0},  # anvil mines only for a transaction
         "auxiliary": {"rpc": auxiliary_rpc, "chain_id": AUXILIARY_CHAIN_ID, "initial_proposer": str(proposer_ref),
                       "block_time": 1, "gas_limit": 30_000_000, "gas_price": "1 gwei", "epoch_length": 10},
         "validators": [{"origin_address": account.address, "auxiliary_address": Account.create().address,

@@ -58,14 +58,31 @@ def test_a_core_identifier_whose_auxiliary_part_is_zero_is_refused_at_preflight(
     assert "PollingPlace refuses it in step 3" in err
 
 
-def test_an_auxiliary_gas_limit_too_small_for_the_auxiliary_contracts_is_refused_at_preflight(
+def test_an_auxiliary_gas_limit_too_small_for_step_4_is_refused_at_preflight(
         world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """2,500,000 gas holds K0's proof for 3 validators (the only check before), not KernelGateway's code."""
-    err = refused_at_preflight(world, tmp_path, capsys, **{"auxiliary.gas_limit": 2_500_000})
-    line = next(line for line in err.splitlines() if line.startswith("error: auxiliary.gas_limit:"))
-    assert "the auxiliary block gas limit of 2,500,000 is too small for steps 3-4: deploying KernelGateway about" in line
-    assert "OSTPrime" not in line and "ProposerSet" not in line  # they fit
-    assert "set it to at least" in line
+    """The proofs of step 4 come from a real origin chain's deep tries: 320,000 gas does not hold them."""
+    err = refused_at_preflight(world, tmp_path, capsys, **{"auxiliary.gas_limit": 320_000})
+    line = next(line for line in err.splitlines() if "is too small for steps 3-4" in line)
+    assert line.removeprefix("error: ").startswith("auxiliary.gas_limit: the auxiliary block gas limit of 320,000 is too small for "
+                           "steps 3-4: KernelGateway.proveOriginCore about 350,000")
+    assert "OSTPrime.mint about 380,000" in line and "set it to at least 380,000." in line
+
+
+def test_a_plan_whose_genesis_constructors_would_revert_is_refused_at_preflight(
+        world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Step 3 runs the auxiliary contracts' constructors into the genesis; preflight runs them first."""
+    from mosaic_tui import genesis
+
+    real = genesis.constructor_args
+
+    def zero_epoch(plan: Any, inputs: Any, name: str) -> Any:  # a rule no plan check knows: BlockStore's epoch
+        args = real(plan, inputs, name)
+        return (*args[:-2], 0, args[-1]) if name == "OriginBlockStore" else args
+
+    monkeypatch.setattr(genesis, "constructor_args", zero_epoch)
+    err = refused_at_preflight(world, tmp_path, capsys)
+    assert "error: auxiliary: step 3 could not build the auxiliary genesis from this plan: the OriginBlockStore " \
+           "constructor reverted with these inputs" in err
 
 
 def test_a_validators_auxiliary_key_that_is_not_its_address_is_refused_at_preflight(
