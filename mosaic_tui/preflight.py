@@ -177,7 +177,7 @@ def _costs(ctx: Any, fee: int) -> list[StepCost]:
     if not ctx.journal.is_step_done("2"):
         validators = count * VALIDATOR_ORIGIN_GAS
         costs.append(StepCost("2", "Staking (validators, each pays its own)", validators, validators * fee))
-    costs.append(StepCost("3-4", "Auxiliary chain (zero gas price during the bootstrap)", 0, 0))
+    costs.append(StepCost("3-4", "Auxiliary chain (no ETH: the proposer pays base coin from the genesis)", 0, 0))
     return costs
 
 
@@ -330,6 +330,8 @@ def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> 
             add("origin.deployer_gateway_stake", f"the deployer {deployer.address} holds "
                 f"{units.format_amount(ost_of(deployer.address), 'OST')}, less than its gateway stake.")
         for index, validator in enumerate(plan.validators):
+            if validator.origin_key.is_external and ctx.has("stake"):
+                continue  # it already acts on its own; step 2's rows show what it still lacks
             need = (0 if initialized or index in staked else validator.stake) + \
                 (0 if ctx.journal.confirmed(f"2.gateway_stake.{index}") else validator.gateway_stake)
             if need == 0:

@@ -141,13 +141,17 @@ def reported(finish: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[st
     return final
 
 
-def actions(ctx: Any, after_signed: tuple[str, ...]) -> list[Action]:
-    """The waits, or nothing when every validator's key is held by the coordinator."""
+def actions(ctx: Any, quiet_after: tuple[str, ...]) -> list[Action]:
+    """The waits, or nothing when every validator's key is held by the coordinator.
+
+    A wait blocks the runner, so each starts when nothing of the coordinator's is in flight: the
+    approvals' wait after the coordinator's own transactions of step 2 (`quiet_after`) are confirmed,
+    the gateway stakes' wait after Stake.initialize is."""
     if not ctx.plan.external_validators:
         return []
     return [
         Action(id=AWAIT_APPROVALS, label="wait for the external validators' stake approvals",
-               after_signed=after_signed, run=_await_approvals),
+               after=quiet_after, run=_await_approvals),
         Action(id=AWAIT_STAKES, label="wait for the external validators' gateway stakes",
-               after=(AWAIT_APPROVALS,), run=_await_stakes),
+               after=(AWAIT_APPROVALS, "2.initialize_stake"), run=_await_stakes),
     ]
