@@ -110,9 +110,10 @@ def _wait(ctx: Any, action_id: str, need: str) -> tuple[tuple[ValidatorState, ..
         if ctx.should_stop():
             raise StepFailed("2", action_id, "stopped by the operator; run again to resume")
         if not told and ctx.on_wait is not None:
-            numbers = ", ".join(str(row.number) for row in missing)
-            ctx.on_wait(f"waiting for validator{'s' if len(missing) > 1 else ''} {numbers} to "
-                        f"{'approve their stakes' if need == 'approval' else 'stake in the gateway'}"
+            numbers, many = ", ".join(str(row.number) for row in missing), len(missing) > 1
+            what = ("approve their stakes" if many else "approve its stake") if need == "approval" else \
+                "stake in the gateway"
+            ctx.on_wait(f"waiting for validator{'s' if many else ''} {numbers} to {what}"
                         + (f" (deadline {format_deadline(deadline)})" if deadline else ""))
             told = True
         time.sleep(POLL_SECONDS)
