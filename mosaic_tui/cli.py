@@ -338,7 +338,6 @@ def _passphrase_prompt() -> Any:
     import getpass
 
     from mosaic_tui import keys
-
     from mosaic_tui.errors import InputError
 
     def ask(ref: Any) -> str:

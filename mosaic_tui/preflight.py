@@ -11,13 +11,22 @@ from typing import Any
 
 from mosaic_tui import units
 from mosaic_tui.errors import InputError, MosaicError
-from mosaic_tui.steps.common import VALIDATOR_ORIGIN_GAS, ost_address
+from mosaic_tui.steps.common import (
+    INITIALIZE_BASE,
+    INITIALIZE_FINAL_PER_VALIDATOR,
+    INITIALIZE_PER_VALIDATOR,
+    VALIDATOR_ORIGIN_GAS,
+    genesis_chunks,
+    largest_validator_count,
+    opening_parts,
+    ost_address,
+)
 
 # Gas of the actions that cannot be estimated before their dependencies exist, measured on anvil
 # (benchmarks/gas_origin.py) with room to spare; deployments are estimated on the node itself.
 GAS = {
-    "approve": 60_000, "transfer": 60_000, "gateway_stake": 130_000, "initialize_base": 150_000,
-    "initialize_per_validator": 190_000, "prove_block_opening_per_validator": 80_000,
+    "approve": 60_000, "transfer": 60_000, "gateway_stake": 130_000, "initialize_base": INITIALIZE_BASE,
+    "initialize_per_validator": INITIALIZE_PER_VALIDATOR,
     "deploy_origin_core": 3_200_000, "deploy_ost_gateway": 900_000, "deploy_token": 900_000,
 }
 
@@ -158,7 +167,8 @@ def _costs(ctx: Any, fee: int) -> list[StepCost]:
     deployer = {
         "0": (GAS["deploy_token"] if plan.deploys_ost else 0) + count * (21_000 + GAS["transfer"]),
         "1": GAS["deploy_origin_core"] + GAS["deploy_ost_gateway"],
-        "2": GAS["approve"] + GAS["gateway_stake"] + GAS["initialize_base"] + count * GAS["initialize_per_validator"],
+        "2": GAS["approve"] + GAS["gateway_stake"] + GAS["initialize_base"] * _genesis_transactions(ctx)
+        + count * (GAS["initialize_per_validator"] + INITIALIZE_FINAL_PER_VALIDATOR),
     }
     titles = {"0": "Devnet preparation", "1": "Origin contracts", "2": "Staking (deployer)"}
     costs = [StepCost(step, titles[step], gas, gas * fee) for step, gas in deployer.items()
@@ -166,7 +176,7 @@ def _costs(ctx: Any, fee: int) -> list[StepCost]:
     if not ctx.journal.is_step_done("2"):
         validators = count * VALIDATOR_ORIGIN_GAS
         costs.append(StepCost("2", "Staking (validators, each pays its own)", validators, validators * fee))
-    costs.append(StepCost("3-4", "Auxiliary chain (zero gas price during the bootstrap)", 0, 0))
+    costs.append(StepCost("3-4", "Auxiliary chain (no ETH: the proposer pays base coin from the genesis)", 0, 0))
     return costs
 
 
@@ -256,6 +266,7 @@ def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> 
         return int(ctx.read("EIP20Token", "origin", token, "balanceOf", address))
 
     initialized = ctx.journal.confirmed("2.initialize_stake")
+    staked = _registered_in_chunks(ctx)
     try:
         deployer = signers.get("deployer")
         deployer_needs = 0 if ctx.journal.confirmed("2.gateway_stake.deployer") else plan.deployer_gateway_stake
@@ -263,7 +274,9 @@ def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> 
             add("origin.deployer_gateway_stake", f"the deployer {deployer.address} holds "
                 f"{units.format_amount(ost_of(deployer.address), 'OST')}, less than its gateway stake.")
         for index, validator in enumerate(plan.validators):
-            need = (0 if initialized else validator.stake) + \
+            if validator.origin_key.is_external and ctx.has("stake"):
+                continue  # it already acts on its own; step 2's rows show what it still lacks
+            need = (0 if initialized or index in staked else validator.stake) + \
                 (0 if ctx.journal.confirmed(f"2.gateway_stake.{index}") else validator.gateway_stake)
             if need == 0:
                 continue  # everything it pays for is on chain
@@ -283,15 +296,44 @@ def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> 
         return  # the OST problem is already reported by _ost_problems
 
 
+def _registered_in_chunks(ctx: Any) -> set[int]:
+    """Validators whose Stake.registerValidators chunk is confirmed: their stake is already pulled."""
+    chunks = genesis_chunks(len(ctx.plan.validators), _origin_gas_limit(ctx))
+    done: set[int] = set()
+    start = 0
+    for number, size in enumerate(chunks[:-1]):
+        if ctx.journal.confirmed(f"2.register_validators.{number}"):
+            done.update(range(start, start + size))
+        start += size
+    return done
+
+
+def _origin_gas_limit(ctx: Any) -> int:
+    return int(ctx.origin.w3.eth.get_block("latest")["gasLimit"])
+
+
+def _genesis_transactions(ctx: Any) -> int:
+    """How many Stake transactions register the genesis set (one initialize, or chunks and an initialize)."""
+    return max(1, len(genesis_chunks(len(ctx.plan.validators), _origin_gas_limit(ctx))))
+
+
 def _gas_limit_problems(ctx: Any, add: Any) -> None:
+    """What does not fit is split over several blocks (Stake genesis chunks, K0 activated in parts); only a
+    validator count past what even that allows is refused, naming the largest count these limits take."""
     plan, count = ctx.plan, len(ctx.plan.validators)
-    initialize = GAS["initialize_base"] + count * GAS["initialize_per_validator"]
-    limit = int(ctx.origin.w3.eth.get_block("latest")["gasLimit"])
-    if initialize > limit:
-        most = (limit - GAS["initialize_base"]) // GAS["initialize_per_validator"]
-        add("validators", f"{count} validators need about {initialize:,} gas in Stake.initialize, more than the "
-                          f"origin block gas limit of {limit:,}; at most {most} fit.")
-    opening = 200_000 + count * GAS["prove_block_opening_per_validator"]
-    if opening > plan.auxiliary.gas_limit:
-        add("auxiliary.gas_limit", f"proving K0 for {count} validators needs about {opening:,} gas, more than the "
-                                   f"auxiliary block gas limit of {plan.auxiliary.gas_limit:,}.")
+    origin_limit, auxiliary_limit = _origin_gas_limit(ctx), plan.auxiliary.gas_limit
+    most = largest_validator_count(origin_limit, auxiliary_limit)
+    if count <= most:
+        return
+    if not genesis_chunks(count, origin_limit):
+        add("validators", f"{count} validators do not fit the origin block gas limit of {origin_limit:,} even in "
+                          f"chunks (Stake.initialize reads every one back to open K0); at most {most} validators fit "
+                          f"these gas limits.")
+    elif opening_parts(count, auxiliary_limit) == []:
+        add("auxiliary.gas_limit", f"activating K0 for {count} validators does not fit the auxiliary block gas limit "
+                                   f"of {auxiliary_limit:,} even in parts; at most {most} validators fit these gas "
+                                   f"limits.")
+    else:
+        add("auxiliary.gas_limit", f"handing the auxiliary chain over to {count} validators (ProposerSet.handOver) "
+                                   f"needs more than the auxiliary block gas limit of {auxiliary_limit:,}; at most "
+                                   f"{most} validators fit these gas limits.")
