@@ -154,7 +154,7 @@ def _defaults() -> dict[str, Any]:
     """The plan's defaults as form text, keyed like the prerequisites fields."""
     found: dict[str, Any] = {}
     for prefix, model in (("origin.", OriginPlan), ("core.", CorePlan), ("auxiliary.", AuxiliaryPlan), ("", Plan)):
-        for name, info in model.__pydantic_fields__.items():  # type: ignore[attr-defined]
+        for name, info in model.__pydantic_fields__.items():  # type: ignore[attr-defined,union-attr]
             spec = FIELDS.get(prefix + name)
             if spec is not None and not info.is_required() and info.get_default() is not None:
                 found[spec.key] = str(spec.kind.write(info.get_default()))
