@@ -194,6 +194,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        from mosaic_tui.chain.rpc import rpc_error_sentence
+
+        sentence = rpc_error_sentence(error)  # a node's error answer: its words, not web3's raw dict
+        if sentence is None:
+            raise
+        from mosaic_tui.redact import redact
+
+        print(f"error: a node refused a request: {redact(sentence)}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
 
 
 def _deploy(args: argparse.Namespace) -> int:

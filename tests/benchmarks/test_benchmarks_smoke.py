@@ -71,3 +71,11 @@ def test_startup_prints_first_paint_ratio_and_engine_imports() -> None:
     assert re.search(r"^engine import \(mosaic_tui.deploy\): total \d+ ms over \d+ modules \(median of 3 runs", out, re.M), out
     assert len(re.findall(r"^\s+[0-9.]+ ms own\s+[0-9.]+ ms cumulative\s+\S+$", out, re.M)) == 10, out
     assert "engine imports textual: no" in out
+
+
+def test_origin_confirmations_prints_the_extra_time_of_a_wait_on_geth() -> None:
+    out = run_script("origin_confirmations.py", "--validators", "1", "--confirmations", "0", "3")
+    lines = re.findall(r"^geth-dev validators=1 confirmations=(\S+)\s+wall=\s*([0-9.]+)s setup_wait=\s*([0-9.]+)s "
+                       r"extra=\s*([+-][0-9.]+)s$", out, re.M)
+    assert [line[0] for line in lines] == ["0", "3"], out
+    assert float(lines[0][2]) == 0.0 and float(lines[1][2]) > 0.0  # only the second run waited
