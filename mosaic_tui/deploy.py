@@ -17,7 +17,7 @@ from mosaic_tui.deployment import Deployment
 from mosaic_tui.errors import DevnetError, InputErrors
 from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.plan import Plan, load_plan, plan_from_dict, save_plan
-from mosaic_tui.preflight import PreflightReport, run_preflight
+from mosaic_tui.preflight import PreflightReport, plan_changes, run_preflight
 from mosaic_tui.runner import Runner
 from mosaic_tui.steps import build_steps
 
@@ -73,17 +73,12 @@ def prepare(plan_path: Path, *, passphrase: keys.Passphrase | None = None,
     keys.take_env_passphrases()  # before step 3 may start a node that would inherit them
     plan = load_plan(plan_path)
     journal = Journal.load(journal_path(plan_path))
-    digest = journal.plan_digest
-    if digest is not None and digest != plan.digest():
-        from mosaic_tui.errors import InputError
-
-        raise InputErrors([InputError("plan", f"{plan_path} changed since its deployment started (the journal "
-                                              f"{journal.path} belongs to the earlier version); undo the change, "
-                                              "or start a new deployment with a new plan file.")])
+    changes = plan_changes(journal, plan, plan_path)  # a harmful change raises InputErrors naming the field
     ctx = Deployment(plan, plan_path, journal, passphrase=passphrase, on_wait=on_wait)
     ctx.devnet_dir = devnet_dir
     _check_devnet_auxiliary(plan, journal)
     report = run_preflight(ctx)
+    report.changes = changes
     if report.problems:
         raise InputErrors(report.problems)
     return Prepared(ctx, report)
@@ -110,8 +105,8 @@ def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inf
     journal = ctx.journal
     journal.lock()
     try:
-        if journal.plan_digest is None:
-            journal.bind_plan(ctx.plan.digest())
+        # prepare() accepted any change from the journal's plan as harmless; the journal keeps the plan applied.
+        journal.bind_plan(ctx.plan.digest(), ctx.plan.to_dict(), accept_change=True)
         sender = TxSender(journal, ctx.chain)
         ctx.sender = sender
         ctx.emit, ctx.should_stop = emit, should_stop

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Static
 
 from mosaic_tui.messages import RpcChecked
+from mosaic_tui.redact import redact, redact_url
 from mosaic_tui.screens.base import WizardScreen, shown_path
 from mosaic_tui.widgets.fields import FormRow, slug
 from mosaic_tui.wizard_state import PREREQUISITES, FormField, parse_field
@@ -124,7 +126,7 @@ class PrerequisitesScreen(WizardScreen):
         if not url or not row.valid:
             status.update("")
             return
-        status.update(f"[dim]checking {url} …[/]")
+        status.update(f"[dim]checking {escape(redact_url(url))} …[/]")
         self.run_worker(lambda: self._read_rpc(key, url, delay), thread=True, group=f"rpc-{slug(key)}",
                         exclusive=True, exit_on_error=False)
 
@@ -163,7 +165,7 @@ class PrerequisitesScreen(WizardScreen):
                 "start your node from the spec.json written in step 3"
             status.update(f"[dim]not answering yet — {when}[/]")
         else:
-            status.update(f"[b red]not connected:[/] {check.error}")
+            status.update(f"[b red]not connected:[/] {escape(redact(check.error or ''))}")
         if self.is_current:
             self.set_timer(REFRESH_SECONDS, lambda: self._check_url(message.field) if self.is_current else None)
 
