@@ -175,3 +175,21 @@ def test_hand_over_to_64_validators_fits_a_system_call(tmp_path: Path) -> None:
     finally:
         for node in devnet.load_record(directory).values():
             node.stop()
+
+
+def test_a_validator_without_the_journal_verifies_from_deployment_toml(deployed: Deployed, tmp_path: Path) -> None:
+    """An external validator has the plan, the genesis files and the coordinator's deployment.toml."""
+    import shutil
+
+    for name in ("mosaic-plan.toml", "genesis.json", "spec.json", "deployment.toml"):
+        shutil.copy(deployed.out / name, tmp_path / name)
+    expected_hash = Journal.load(journal_path(deployed.plan)).outputs()["genesis_hash"]
+    result = deployed.cli("genesis", "verify", str(tmp_path / "mosaic-plan.toml"), "--genesis",
+                          str(tmp_path / "genesis.json"))
+    assert result.returncode == 0, result.stderr
+    assert expected_hash in result.stdout
+
+    (tmp_path / "deployment.toml").unlink()
+    result = deployed.cli("genesis", "verify", str(tmp_path / "mosaic-plan.toml"), "--genesis",
+                          str(tmp_path / "genesis.json"))
+    assert result.returncode == 2 and "--deployment" in result.stderr and "Traceback" not in result.stderr
