@@ -188,11 +188,12 @@ def _static_problems(plan: Plan) -> list[InputError]:
             add(f"{where}.gateway_stake", "a validator needs a gateway stake: it buys the base coin that pays "
                                           "for its votes once the auxiliary chain charges gas.")
     proposer_needs = proposer_gas_coin(aux.gas_price, len(validators))
-    if None not in (origin.deployer_gateway_stake, proposer_needs) and origin.deployer_gateway_stake < proposer_needs:
+    if origin.deployer_gateway_stake is not None and proposer_needs is not None and \
+            origin.deployer_gateway_stake < proposer_needs:
         add("origin.deployer_gateway_stake",
             f"{units.format_amount(origin.deployer_gateway_stake)} cannot pay the initial proposer's step-4 "
             f"transactions on the auxiliary chain (the genesis gives it this stake; at the kernel gas price they "
-            f"need up to {units.format_amount(proposer_needs or 0)}).")
+            f"need up to {units.format_amount(proposer_needs)}).")
     gateway_stakes = [origin.deployer_gateway_stake, *(v.gateway_stake for v in validators)]
     if aux.base_coin_supply is not None and None not in gateway_stakes:
         backed = sum(gateway_stakes)
