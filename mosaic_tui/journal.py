@@ -159,7 +159,7 @@ class Journal:
         return digest
 
     def bind_plan(self, digest: str, applied: Mapping[str, Any] | None = None, *, accept_change: bool = False) -> None:
-        """Tie the journal to a plan (`Plan.digest()`) and keep the applied plan itself (`Plan.to_dict()`),
+        """Tie the journal to a plan (`Plan.digest()`) and keep the applied plan itself (`plan.plan_data(plan)`),
         so that a changed plan can be told field by field; resuming with a changed plan is refused
         unless the preflight found the change harmless (`accept_change`)."""
         current = self._data["plan_digest"]

@@ -505,6 +505,7 @@ def plan_changes(journal: Any, plan: Any, plan_path: Any) -> list[str]:
     import re
 
     from mosaic_tui.errors import InputErrors
+    from mosaic_tui.plan import plan_data
 
     if journal.plan_digest is None or journal.plan_digest == plan.digest():
         return []
@@ -513,7 +514,7 @@ def plan_changes(journal: Any, plan: Any, plan_path: Any) -> list[str]:
         raise InputErrors([InputError("plan", f"{plan_path} changed since its deployment started (the journal "
                                               f"{journal.path} belongs to the earlier version); undo the change, "
                                               "or start a new deployment with a new plan file.")])
-    before, after = _flatten(applied), _flatten(plan.to_dict())
+    before, after = _flatten(applied), _flatten(plan_data(plan))
     latest = _first_started(journal)
     notes: list[str] = []
     refused: list[InputError] = []

@@ -35,8 +35,8 @@ class PrerequisitesScreen(WizardScreen):
                 if spec.key in SECTIONS:
                     yield Static(SECTIONS[spec.key], classes="section-title")
                 yield FormRow(spec.key, spec.label, form.values.get(spec.key, ""), self._checker(spec),
-                              hint=spec.hint, key_button=spec.kind == "key",
-                              placeholder=self._placeholder(spec))
+                              hint=spec.hint, key_button=spec.kind.name == "key",
+                              placeholder=spec.kind.placeholder)
                 if spec.key in RPC_FIELDS:
                     yield Static("", id=f"status-{slug(spec.key)}", classes="rpc-status")
 
@@ -46,10 +46,6 @@ class PrerequisitesScreen(WizardScreen):
             return (f"Local devnet running at {app.devnet_url} (chain id {app.devnet_chain_id}). Dev keys and a dev OST "
                     f"token are ready; change what you like. The plan is saved to {shown_path(app.active_plan_path)}.")
         return f"Your own chains: the plan is read from and saved to {shown_path(app.active_plan_path)}."
-
-    def _placeholder(self, spec: FormField) -> str:
-        return {"url": "http://127.0.0.1:8545", "ost": "0x… the OST token", "key": "keyring:<name>, keystore:<path>, node",
-                "identifier": "empty: the default"}.get(spec.kind, "")
 
     def _checker(self, spec: FormField) -> Any:
         def check(text: str) -> object:

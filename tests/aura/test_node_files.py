@@ -93,9 +93,15 @@ def test_compose_runs_every_node_as_uid_1000_on_volumes_it_owns(tmp_path: Path, 
 def test_a_deployer_stake_too_small_for_the_proposers_gas_is_bad_input(tmp_path: Path, plan: Plan) -> None:
     """The genesis pays the proposer exactly the deployer's gateway stake; below step 4's gas at the kernel gas
     price the auxiliary chain could never be initialized, so the plan is refused before any transaction."""
-    import dataclasses
+    import tomllib
 
-    small = dataclasses.replace(plan, origin=dataclasses.replace(plan.origin, deployer_gateway_stake=10**9))
-    problems = [e for e in small.problems() if e.field == "origin.deployer_gateway_stake"]
+    from mosaic_tui.errors import InputErrors
+    from mosaic_tui.plan import plan_from_dict
+
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["origin"]["deployer_gateway_stake"] = "1 gwei"
+    with pytest.raises(InputErrors) as raised:
+        plan_from_dict(data)
+    problems = [e for e in raised.value.errors if e.field == "origin.deployer_gateway_stake"]
     assert len(problems) == 1 and "step-4 transactions" in problems[0].message
     assert not [e for e in plan.problems() if e.field == "origin.deployer_gateway_stake"]
