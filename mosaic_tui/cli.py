@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("plan", type=Path)
     export.add_argument("--out", type=Path, default=None, help="folder for the files (default: the plan's out_dir)")
 
+    validator = commands.add_parser("validator", help="the validator node (our rum)")
+    validator_commands = validator.add_subparsers(dest="validator_command", metavar="ACTION", required=True)
+    validator_run = validator_commands.add_parser("run", help="run the validator node of one env file (rum-N-*.env)")
+    validator_run.add_argument("env_file", type=Path, metavar="ENV_FILE")
+
     verify = commands.add_parser("verify", help="check a finished deployment on both chains")
     verify.add_argument("plan", type=Path)
 
@@ -128,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             return _run_wizard(args)
         handler = {"tools": _tools, "contracts": _contracts, "devnet": _devnet, "deploy": _deploy,
-                   "status": _status, "export": _export, "verify": _verify}[args.command]
+                   "status": _status, "export": _export, "verify": _verify,
+                   "validator": _validator}[args.command]
         return handler(args)
     except MosaicError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
@@ -239,6 +245,12 @@ def _status(args: argparse.Namespace) -> int:
         snapshot = watcher.snapshot()
     _say(monitor.format_table(snapshot))
     return EXIT_OK
+
+
+def _validator(args: argparse.Namespace) -> int:
+    from mosaic_tui.validator.run import run
+
+    return run(args.env_file)
 
 
 def _tools(args: argparse.Namespace) -> int:

@@ -49,7 +49,7 @@ def devnet_plan_dict(validators: int, *, origin_url: str, origin_chain_id: int, 
         "auxiliary": {"rpc": auxiliary_url, "chain_id": auxiliary_chain_id,
                       "initial_proposer": f"dev:{DEV_PROPOSER_INDEX}", "block_time": block_time,
                       "gas_limit": 30_000_000, "gas_price": "1 gwei", "base_coin_supply": "800000000 OST",
-                      "epoch_length": 10},
+                      "epoch_length": 5},
         "validators": members,
     }
 
