@@ -87,10 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--devnet", action="store_true", help="start a local devnet and deploy a generated plan on it")
     deploy.add_argument("--validators", type=_positive_int, default=4, help="validators of the devnet plan (default 4)")
     deploy.add_argument("--block-time", type=_block_time, default=None,
-                        help="devnet seconds per block (default: a block per transaction)")
+                        help="devnet seconds per block (default 1, or a block per transaction with --no-validators)")
     deploy.add_argument("--out", type=Path, default=Path("out"), help="devnet: where the plan, journal and exports go")
     deploy.add_argument("--origin-port", type=_port, default=8545, help="devnet origin port (default 8545)")
     deploy.add_argument("--auxiliary-port", type=_port, default=8546, help="devnet auxiliary port (default 8546)")
+    deploy.add_argument("--no-validators", action="store_true",
+                        help="devnet: do not start a validator node per validator")
     deploy.add_argument("--yes", action="store_true", help="send without asking after the preflight")
     deploy.add_argument("--dry-run", action="store_true", help="run the preflight, show the plan's transactions, send nothing")
     deploy.add_argument("--max-inflight", type=_positive_int, default=None,
@@ -155,7 +157,10 @@ def _deploy(args: argparse.Namespace) -> int:
     devnet_dir = None
     if args.devnet:
         from mosaic_tui import devnet
+        from mosaic_tui.validator.launch import validators_wanted
 
+        if args.block_time is None and not args.no_validators and validators_wanted():
+            args.block_time = 1.0  # validators need chains that make blocks without being sent transactions
         devnet_dir = devnet.default_dir()
         node = devnet.up(devnet_dir, port=args.origin_port, block_time=args.block_time)
         plan_path = args.out / "mosaic-plan.toml"
@@ -185,6 +190,12 @@ def _deploy(args: argparse.Namespace) -> int:
     _say(f"deployment complete: {printer.sent} transactions sent in this run; files in {ctx.out_dir}")
     _rum_commands(ctx.plan, ctx.journal.outputs(), ctx.out_dir)
     if args.devnet:
+        from mosaic_tui.validator.launch import start_devnet_validators, validators_wanted
+
+        if not args.no_validators and validators_wanted():
+            assert devnet_dir is not None
+            for entry in start_devnet_validators(devnet_dir, ctx.plan, ctx.out_dir):
+                _say(f"{entry.name} node running: PID {entry.pid}, log {entry.log_path}")
         _say("the devnet keeps running for status, verify and rum; stop it with: mosaic-tui devnet down")
     return EXIT_OK
 
@@ -196,8 +207,9 @@ def _rum_commands(plan: Plan, outputs: dict[str, Any], out_dir: Path) -> None:
 
     from mosaic_tui import export
 
-    where = "rum is on PATH; start" if shutil.which("rum") else "rum is not on PATH; once installed, start"
-    _say(f"{where} each validator's node with:")
+    where = ("rum is on PATH; start each validator's node with:" if shutil.which("rum") else
+             "rum is not on PATH; each validator's node is our own (mosaic-tui validator run):")
+    _say(where)
     for index in range(len(plan.validators)):
         _say("  " + shlex.join(export.rum_command(plan, outputs, index, out_dir=out_dir)))
 
@@ -306,7 +318,11 @@ def _run_wizard(args: argparse.Namespace) -> int:
     if args.devnet:
         from mosaic_tui import devnet
 
-        devnet_node = devnet.up(devnet.default_dir(), port=args.origin_port, report=_say)
+        from mosaic_tui.validator.launch import validators_wanted
+
+        # The validator nodes the wizard starts need chains that make blocks on their own.
+        devnet_node = devnet.up(devnet.default_dir(), port=args.origin_port, report=_say,
+                                block_time=1.0 if validators_wanted() else None)
     from mosaic_tui.app import MosaicApp
 
     app = MosaicApp(plan_path=args.plan, devnet_url=devnet_node.rpc_url if devnet_node else None,

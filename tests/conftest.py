@@ -30,6 +30,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         monkeypatch.setenv(name, str(home / sub))
     monkeypatch.setenv("MOSAIC_TUI_DEVNET_DIR", str(home / "devnet"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    # Devnets start a validator node per validator; only the validator tests (tests/validator) want them.
+    monkeypatch.setenv("MOSAIC_TUI_NO_VALIDATORS", "1")
     return home
 
 
