@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("plan", type=Path)
     status.add_argument("--once", action="store_true", help="print one table and exit (default on a non-terminal)")
     status.add_argument("--watch", action="store_true", help="open the live status panel")
+    status.add_argument("--json", action="store_true", help="with --once: the snapshot as JSON, for scripts")
 
     export = commands.add_parser("export", help="write rum.toml, the env files and deployment.toml from the journal")
     export.add_argument("plan", type=Path)
@@ -255,6 +256,11 @@ def _status(args: argparse.Namespace) -> int:
         return EXIT_OK
     with monitor.plan_monitor(plan, journal.outputs()) as watcher:
         snapshot = watcher.snapshot()
+    if args.json:
+        import json
+
+        _say(json.dumps(monitor.snapshot_json(snapshot), indent=2))
+        return EXIT_OK
     _say(monitor.format_table(snapshot))
     return EXIT_OK
 

@@ -212,18 +212,18 @@ class ValidatorNode:
                                     f"{gas} gas)")
 
     def _justified_source(self, which: str, head: int) -> tuple[bytes, int]:
-        """The highest justified checkpoint on the canonical chain above the latest finalised one."""
+        """The highest justified checkpoint of the canonical chain above the latest finalised one
+        (found from the top down: it is usually the newest checkpoint or the one before)."""
         source, store, epoch = self._source_chain(which), self.stores[which], self.epochs[which]
-        best = bytes(self.aux.call(store.functions.latestFinalised()))
-        best_height = int(self.aux.call(store.functions.latestFinalisedHeight()))
-        height = (best_height // epoch + 1) * epoch
-        while height <= head:
+        final = bytes(self.aux.call(store.functions.latestFinalised()))
+        final_height = int(self.aux.call(store.functions.latestFinalisedHeight()))
+        height = (head // epoch) * epoch
+        while height > final_height:
             candidate = bytes(source.block(height)["hash"])
-            if not self.aux.call(store.functions.isJustified(candidate)):
-                break
-            best, best_height = candidate, height
-            height += epoch
-        return best, best_height
+            if self.aux.call(store.functions.isJustified(candidate)):
+                return candidate, height
+            height -= epoch
+        return final, final_height
 
     def _aux_transition(self, target: bytes, target_height: int, block: Any) -> bytes:
         """The transition an auxiliary vote names: everything a meta-block of this checkpoint would hold
