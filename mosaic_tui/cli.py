@@ -323,7 +323,6 @@ def _run_wizard(args: argparse.Namespace) -> int:
     devnet_node = None
     if args.devnet:
         from mosaic_tui import devnet
-
         from mosaic_tui.validator.launch import validators_wanted
 
         # The validator nodes the wizard starts need chains that make blocks on their own.

@@ -209,6 +209,10 @@ def _checksummed(addresses: Sequence[str]) -> tuple[str, ...]:
     return tuple(units.checksum_address(address.removeprefix("0x")) for address in addresses)
 
 
+def _put(mapping: dict[str, Any], key: str) -> Callable[[Any], None]:
+    return lambda value: mapping.__setitem__(key, value)
+
+
 def _setter(column: list[Any], index: int) -> Callable[[Any], None]:
     return lambda value: column.__setitem__(index, value)
 
@@ -392,7 +396,7 @@ class Monitor:
                 if store and found_store is not None and "head" in found_store:
                     heads.call(f"{name} block store heightOf", store, _function("OriginBlockStore", "heightOf"),
                                (found_store["head"],), block,
-                               lambda value, found_store=found_store: found_store.__setitem__("reported", value))
+                               _put(found_store, "reported"))
             errors += heads.send(client, batched)
         except RpcTransportError as error:
             return (ChainStatus("auxiliary", client.url, errors=(f"auxiliary chain: {error}",)), _unknown(columns), None,
@@ -421,11 +425,11 @@ class Monitor:
             meta[f"store {name}"] = found
             for label, key in (("head", "head"), ("latestFinalisedHeight", "finalised"), ("epochLength", "epoch")):
                 reads.call(f"{name} block store {label}", store, _function("OriginBlockStore", label), (), block,
-                           lambda value, key=key, found=found: found.__setitem__(key, value))
+                           _put(found, key))
             reads.add(f"{name} block store justifications", ("eth_getLogs", [{
                 "address": store, "fromBlock": hex(max(0, block - JUSTIFIED_LOOKBACK)), "toBlock": hex(block),
                 "topics": ["0x" + _JUSTIFIED_TOPIC.hex()]}]), _highest_justified,
-                lambda value, found=found: found.__setitem__("justified", value))
+                _put(found, "justified"))
         gateway = self.addresses.get("kernel_gateway")
         if gateway:
             reads.call("KernelGateway.getActiveKernelHash", gateway, _function("KernelGateway", "getActiveKernelHash"),
@@ -499,10 +503,12 @@ def monitor_addresses(plan: Any, outputs: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def votes_per_day(plan: Any) -> float:
+def votes_per_day(plan: Any) -> float | None:
     """Checkpoints a validator votes on per day: one per auxiliary epoch, and about as many on origin."""
-    epoch_seconds = max(1, plan.auxiliary.epoch_length) * max(1, plan.auxiliary.block_time)
-    return 2 * DAY / epoch_seconds
+    epoch, block_time = getattr(plan.auxiliary, "epoch_length", None), getattr(plan.auxiliary, "block_time", None)
+    if not epoch or not block_time:
+        return None
+    return 2 * DAY / (epoch * block_time)
 
 
 def plan_monitor(plan: Any, outputs: Mapping[str, Any], **options: Any) -> Monitor:

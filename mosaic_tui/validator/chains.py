@@ -7,6 +7,7 @@ transaction), signed, written to the ledger, then broadcast; `settle` takes the 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,7 +124,7 @@ class Chain:
         for offset, (purpose, function) in enumerate(purposes):
             tx = {"to": function.address, "data": function._encode_transaction_data(), "value": 0, "gas": gas,
                   "nonce": nonce + offset, "chainId": self.client.chain_id, **fees}
-            raw = self.read("signing", lambda tx=tx: self.signer.sign(self.w3, tx))
+            raw: bytes = self.read("signing", functools.partial(self.signer.sign, self.w3, tx))
             tx_hash = "0x" + keccak(raw).hex()
             signed.append((purpose, tx_hash, raw))
             self.ledger.add_pending(self.name, sender, nonce + offset, tx_hash, "0x" + raw.hex(), purpose)

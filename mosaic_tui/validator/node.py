@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mosaic_tui import metablock
 from mosaic_tui.chain import proofs
 from mosaic_tui.chain.header import verified_header
 from mosaic_tui.chain.rpc import RpcUnavailable, is_transient
@@ -435,7 +434,7 @@ class ValidatorNode:
         core, gateway = self.core, self.gateway
         open_hash = bytes(self.origin.call(core.functions.openKernelHash()))
         active_hash = bytes(self.aux.call(gateway.functions.getActiveKernelHash()))
-        if open_hash == active_hash or open_hash == ZERO_HASH:
+        if open_hash in (active_hash, ZERO_HASH):
             return
         want = 0 if active_hash == ZERO_HASH else int(self.aux.call(gateway.functions.activeKernelHeight())) + 1
         logs = self.origin.read("reading KernelOpened", lambda: core.events.KernelOpened.get_logs(

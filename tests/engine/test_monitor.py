@@ -150,16 +150,17 @@ def test_batched_reads_take_a_constant_number_of_requests_even_across_chunks(cha
     validators = planned(chains, *(outsider(f"extra-{i}", (i + 1) * OST) for i in range(6)))
     where = addresses(chains)
     whole = take_snapshot(origin_url(chains), aux_url(chains), validators, where)
-    # origin: head, then openHeight + 2 reads per validator, then one weight per validator; auxiliary:
-    # head, then 2 getValidators + 1 balance per validator.
+    # origin: head, then openHeight, OriginCore's head and open kernel + 2 reads per validator, then one
+    # weight per validator; auxiliary: head, then 2 getValidators, the gas price, KernelGateway's active
+    # kernel (2) + 1 balance per validator.
     assert whole.http_requests == 5
     chunked = take_snapshot(origin_url(chains), aux_url(chains), validators, where, chunk=4)
     assert chunked.rows == whole.rows
     count = len(validators)
-    assert chunked.http_requests == 1 + -(-(1 + 2 * count) // 4) + -(-count // 4) + 1 + -(-(2 + count) // 4)
+    assert chunked.http_requests == 1 + -(-(3 + 2 * count) // 4) + -(-count // 4) + 1 + -(-(5 + count) // 4)
     single = take_snapshot(origin_url(chains), aux_url(chains), validators, where, batched=False)
     assert single.rows == whole.rows
-    assert single.http_requests == 2 + (1 + 3 * count) + 2 + (2 + count)
+    assert single.http_requests == 2 + (3 + 3 * count) + 2 + (5 + count)
 
 
 def test_missing_addresses_leave_columns_unknown_without_errors(chains: TwoChains) -> None:
@@ -229,11 +230,11 @@ def test_the_table_shows_the_chain_values(chains: TwoChains) -> None:
         eth = chains.origin.w3.eth.get_balance(validator.origin_address)
         if validator is validators[-1]:
             assert cells == [str(row.index + 1), validator.origin_address, validator.auxiliary_address,
-                             "0 (plan 5)", "0", "0", "0", "no", "no"]
+                             "0 (plan 5)", "0", "0", "0", "no", "no", "-", "-", "-"]
             continue
         weight = short_amount(validator.stake)
         assert cells == [str(row.index + 1), validator.origin_address, validator.auxiliary_address, weight,
-                         short_amount(ost), short_amount(eth), "0", f"yes {weight}", "no"]
+                         short_amount(ost), short_amount(eth), "0", f"yes {weight}", "no", "-", "-", "-"]
     assert "error:" not in text
 
 
@@ -276,8 +277,9 @@ def test_benchmark_smoke_runs_with_a_few_validators() -> None:
     batched = re.search(r"batched:\s+([0-9.]+) s in (\d+) HTTP requests", result.stdout)
     single = re.search(r"one call per value:\s+([0-9.]+) s in (\d+) HTTP requests", result.stdout)
     assert batched and single, result.stdout
-    # 5 validators: origin 3 requests + auxiliary 2; one per value: 2 + 16 + 2 + 7.
-    assert (int(batched[2]), int(single[2])) == (5, 27)
+    # 5 validators: origin 3 requests + auxiliary 2; one per value: 2 + 18 (OriginCore's head and open
+    # kernel too) + 2 + 8 (the gas price too).
+    assert (int(batched[2]), int(single[2])) == (5, 30)
     assert re.search(r"ratio:\s+[0-9.]+x", result.stdout)
     assert "rows identical: yes" in result.stdout
     assert "values checked against the chain: 5 validators" in result.stdout
