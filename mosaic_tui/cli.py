@@ -56,6 +56,18 @@ def _block_time(text: str) -> float:
     return value
 
 
+def _confirmations(text: str) -> int | str:
+    if text.strip().lower() in ("finalized", "finalised"):
+        return "finalized"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of blocks or 'finalized'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mosaic-tui",
@@ -69,9 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --devnet: auxiliary port (default 8546)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    tools = commands.add_parser("tools", help="install or locate the pinned anvil and solc-js")
+    tools = commands.add_parser("tools", help="install or locate the pinned anvil and solc-js (and geth for the tests)")
     tools_commands = tools.add_subparsers(dest="tools_command", metavar="ACTION", required=True)
-    tools_commands.add_parser("install", help="install anvil and solc-js from npm into the user cache")
+    tools_commands.add_parser("install", help="install anvil and solc-js from npm into the user cache, and build "
+                                              "the tests' geth with go install where Go is present")
     tools_commands.add_parser("path", help="print where the tools are")
 
     contracts = commands.add_parser("contracts", help="compile the Solidity contracts or check the artifacts")
@@ -88,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--validators", type=_positive_int, default=4, help="validators of the devnet plan (default 4)")
     deploy.add_argument("--block-time", type=_block_time, default=None,
                         help="devnet seconds per block (default 1, or a block per transaction with --no-validators)")
+    deploy.add_argument("--confirmations", type=_confirmations, default=None,
+                        help="devnet: origin blocks on top of the set-up block before it is used, or 'finalized' "
+                             "(default 0)")
     deploy.add_argument("--out", type=Path, default=Path("out"), help="devnet: where the plan, journal and exports go")
     deploy.add_argument("--origin-port", type=_port, default=8545, help="devnet origin port (default 8545)")
     deploy.add_argument("--auxiliary-port", type=_port, default=8546, help="devnet auxiliary port (default 8546)")
@@ -107,9 +123,32 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write rum.toml, the env files and deployment.toml from the journal")
     export.add_argument("plan", type=Path)
     export.add_argument("--out", type=Path, default=None, help="folder for the files (default: the plan's out_dir)")
+    export.add_argument("--validator", type=_positive_int, default=None,
+                        help="only validator N's own files (N counts from 1), on its machine, with its own keys")
+    export.add_argument("--key", default=None, help="with --validator: your origin key reference "
+                        "(default $MOSAIC_TUI_VALIDATOR_KEY)")
+    export.add_argument("--auxiliary-key", default=None, help="with --validator: your auxiliary key reference "
+                        "(default $MOSAIC_TUI_VALIDATOR_AUXILIARY_KEY)")
+    export.add_argument("--deployment", type=Path, default=None, help="with --validator and no journal here: the "
+                        "coordinator's deployment.toml (default: the plan's out_dir)")
 
-    validator = commands.add_parser("validator", help="the validator node (our rum)")
+    validator = commands.add_parser("validator", help="a validator's own commands: its stake, its node (our rum)")
     validator_commands = validator.add_subparsers(dest="validator_command", metavar="ACTION", required=True)
+    stake = validator_commands.add_parser("stake", help="an external validator approves and stakes with its own key")
+    stake.add_argument("plan", type=Path)
+    who = stake.add_mutually_exclusive_group(required=True)
+    who.add_argument("--validator", type=_positive_int, help="your position in the plan, counting from 1")
+    who.add_argument("--address", help="your origin (or auxiliary) address")
+    stake.add_argument("--ceremony", type=Path, default=None,
+                       help="the coordinator's ceremony.toml (default: in the plan's out_dir)")
+    stake.add_argument("--key", default=None, help="your origin key reference, keyring:<name> or keystore:<path> "
+                       "(default $MOSAIC_TUI_VALIDATOR_KEY)")
+    signing = stake.add_mutually_exclusive_group()
+    signing.add_argument("--unsigned", type=Path, default=None, help="write the transactions unsigned (JSON) for "
+                         "another signer, send nothing")
+    signing.add_argument("--signed", type=Path, default=None, help="broadcast what the other signer produced")
+    stake.add_argument("--yes", action="store_true", help="send without asking once the checks passed")
+
     validator_run = validator_commands.add_parser("run", help="run the validator node of one env file (rum-N-*.env)")
     validator_run.add_argument("env_file", type=Path, metavar="ENV_FILE")
 
@@ -132,15 +171,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from mosaic_tui.keys import take_env_passphrases
+
+    take_env_passphrases()  # before any child process (anvil, a node, rum) could inherit them
     try:
         if args.command is None:
             return _run_wizard(args)
         handler = {"tools": _tools, "contracts": _contracts, "devnet": _devnet, "deploy": _deploy,
-                   "status": _status, "export": _export, "verify": _verify,
-                   "validator": _validator}[args.command]
+                   "status": _status, "export": _export, "verify": _verify, "validator": _validator}[args.command]
         return handler(args)
     except MosaicError as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
+        from mosaic_tui.redact import redact
+
+        print(f"error: {redact(str(error))}", file=sys.stderr, flush=True)
         return error.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -155,6 +198,11 @@ def _deploy(args: argparse.Namespace) -> int:
 
     if args.devnet == (args.plan is not None):
         raise InputError("plan", "give a plan file, or --devnet for a fresh local devnet (not both).")
+    if args.confirmations is not None and not args.devnet:
+        raise InputError("--confirmations", "applies to --devnet only; a plan file says origin.confirmations.")
+    if args.confirmations not in (None, 0) and args.block_time is None:
+        raise InputError("--confirmations", "the devnet mines a block only for a transaction unless --block-time "
+                                             "is given, so no confirmation would ever come; add --block-time.")
     devnet_dir = None
     if args.devnet:
         from mosaic_tui import devnet
@@ -170,7 +218,8 @@ def _deploy(args: argparse.Namespace) -> int:
         else:
             deploy.write_devnet_plan(plan_path, args.validators, origin_url=node.rpc_url, origin_chain_id=node.chain_id,
                                      auxiliary_url=f"http://127.0.0.1:{args.auxiliary_port}",
-                                     block_time=max(1, int(args.block_time or 1)))
+                                     block_time=max(1, int(args.block_time or 1)),
+                                     confirmations=args.confirmations)
             _say(f"devnet plan with {args.validators} validators written to {plan_path}")
     else:
         plan_path = args.plan
@@ -225,6 +274,8 @@ def _loaded(plan_path: Path) -> tuple[Plan, Journal]:
 def _export(args: argparse.Namespace) -> int:
     from mosaic_tui import export
 
+    if args.validator is not None:
+        return _export_validator(args)
     plan, journal = _loaded(args.plan)
     out_dir = args.out or plan.out_path(args.plan)
     for path in export.write_exports(out_dir, plan, journal.outputs()):
@@ -233,11 +284,89 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _export_validator(args: argparse.Namespace) -> int:
+    """A validator's own exports, on its machine: the journal if it is the coordinator's, else deployment.toml."""
+    from mosaic_tui import export
+    from mosaic_tui.journal import Journal, journal_path
+    from mosaic_tui.plan import load_plan
+    from mosaic_tui.validator_stake import AUXILIARY_KEY_ENV, KEY_ENV, own_key, pick_validator
+
+    plan = load_plan(args.plan)
+    index = pick_validator(plan, args.validator, None)
+    out_dir = args.out or plan.out_path(args.plan)
+    if args.deployment is None and journal_path(args.plan).is_file():
+        outputs = Journal.load(journal_path(args.plan)).outputs()
+    else:
+        outputs = export.outputs_from_deployment_file(args.deployment or plan.out_path(args.plan) / export.DEPLOYMENT_FILE)
+    paths = export.write_validator_exports(out_dir, plan, outputs, index, own_key(args.key, "--key", KEY_ENV),
+                                           own_key(args.auxiliary_key, "--auxiliary-key", AUXILIARY_KEY_ENV))
+    for path in paths:
+        _say(f"wrote {path}")
+    return EXIT_OK
+
+
+def _validator(args: argparse.Namespace) -> int:
+    if args.validator_command == "run":
+        from mosaic_tui.validator.run import run
+
+        return run(args.env_file)
+    from mosaic_tui import validator_stake
+    from mosaic_tui.console import ConsolePrinter
+    from mosaic_tui.errors import InputError
+
+    key = validator_stake.own_key(args.key, "--key", validator_stake.KEY_ENV)
+    if key is None and args.unsigned is None and args.signed is None:
+        raise InputError("--key", f"give your origin key's reference with --key (or {validator_stake.KEY_ENV}), or "
+                                  "write the transactions for another signer with --unsigned FILE.")
+    session = validator_stake.open_session(args.plan, number=args.validator, address=args.address,
+                                           ceremony_file=args.ceremony, key=None if args.unsigned else key,
+                                           passphrase=_passphrase_prompt())
+    for line in validator_stake.describe(session):
+        _say(line)
+    if args.unsigned is not None:
+        written = validator_stake.write_unsigned(session, args.unsigned)
+        _say(f"wrote {len(written)} unsigned transactions to {args.unsigned}; nothing was sent. Sign them, then run "
+             f"this command again with --signed FILE")
+        return EXIT_OK
+    if args.signed is not None:
+        validator_stake.accept_signed(session, args.signed)
+        _say(f"the signed transactions in {args.signed} are exactly the ones written with --unsigned")
+    elif not args.yes:
+        if not sys.stdin.isatty():
+            raise InputError("--yes", "this run cannot ask for confirmation (no terminal); pass --yes to sign and send.")
+        if input("Sign and send these transactions? [y/N] ").strip().lower() not in ("y", "yes"):
+            _say("nothing was sent")
+            return EXIT_OK
+    printer = ConsolePrinter()
+    validator_stake.run(session, printer)
+    _say(f"validator {session.number} is done: its stake is approved and its gateway stake is on chain; the "
+         "coordinator's step 2 sees them and goes on")
+    return EXIT_OK
+
+
+def _passphrase_prompt() -> Any:
+    """The passphrase from the environment or a .passphrase file, else on a terminal a prompt without echo."""
+    import getpass
+
+    from mosaic_tui import keys
+
+    from mosaic_tui.errors import InputError
+
+    def ask(ref: Any) -> str:
+        try:
+            return keys.env_passphrase(ref, Path.cwd())
+        except InputError:
+            if not sys.stdin.isatty():
+                raise
+            return getpass.getpass(f"passphrase for {ref}: ")
+    return ask
+
+
 def _verify(args: argparse.Namespace) -> int:
     from mosaic_tui import verify
 
     plan, journal = _loaded(args.plan)
-    checks = verify.run_checks(plan, journal.outputs())
+    checks = verify.run_checks(plan, journal.outputs(), journal)
     for check in checks:
         _say(f"{'pass' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     failed = [c for c in checks if not c.ok]
@@ -265,19 +394,21 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _validator(args: argparse.Namespace) -> int:
-    from mosaic_tui.validator.run import run
-
-    return run(args.env_file)
-
-
 def _tools(args: argparse.Namespace) -> int:
     from mosaic_tui import toolchain
+    from mosaic_tui.errors import ToolchainError
 
     tools = toolchain.install(_say)
+    geth: Path | str
+    try:
+        geth = toolchain.install_geth(_say)
+    except ToolchainError as error:  # only the tests run geth: say why it is missing, do not fail
+        geth = "not installed (only the test suite needs it)"
+        _say(f"geth: {error}")
     if args.tools_command == "path":
         _say(f"anvil   {toolchain.anvil_path()}")
         _say(f"solc-js {tools.solc_js}")
+        _say(f"geth    {geth}")
     return EXIT_OK
 
 

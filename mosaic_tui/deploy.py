@@ -28,7 +28,7 @@ DEV_AUXILIARY_BASE = 500  # validator i signs on the auxiliary chain with dev:<5
 
 def devnet_plan_dict(validators: int, *, origin_url: str, origin_chain_id: int, auxiliary_url: str,
                      auxiliary_chain_id: int = DEVNET_AUXILIARY_CHAIN_ID, block_time: int = 1,
-                     out_dir: str = ".") -> dict[str, Any]:
+                     out_dir: str = ".", confirmations: int | str | None = None) -> dict[str, Any]:
     """A plan for a fresh devnet: dev keys, a dev OST token, every validator staking 1,000 OST."""
     from mosaic_tui.units import default_core_identifier
 
@@ -45,7 +45,8 @@ def devnet_plan_dict(validators: int, *, origin_url: str, origin_chain_id: int, 
         "core": {"identifier": default_core_identifier(origin_chain_id, auxiliary_chain_id),
                  "minimum_weight": "1000 OST"},
         "origin": {"rpc": origin_url, "chain_id": origin_chain_id, "ost": "deploy", "deployer": "dev:0",
-                   "deployer_gateway_stake": "100 OST"},
+                   "deployer_gateway_stake": "100 OST",
+                   **({} if confirmations is None else {"confirmations": confirmations})},
         "auxiliary": {"rpc": auxiliary_url, "chain_id": auxiliary_chain_id,
                       "initial_proposer": f"dev:{DEV_PROPOSER_INDEX}", "block_time": block_time,
                       "gas_limit": 30_000_000, "gas_price": "1 gwei", "base_coin_supply": "800000000 OST",
@@ -69,6 +70,7 @@ class Prepared:
 def prepare(plan_path: Path, *, passphrase: keys.Passphrase | None = None,
             on_wait: Callable[[str], None] | None = None, devnet_dir: Path | None = None) -> Prepared:
     """Load the plan and its journal, run the preflight. Problems raise InputErrors (exit code 2)."""
+    keys.take_env_passphrases()  # before step 3 may start a node that would inherit them
     plan = load_plan(plan_path)
     journal = Journal.load(journal_path(plan_path))
     digest = journal.plan_digest
@@ -112,6 +114,7 @@ def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inf
             journal.bind_plan(ctx.plan.digest())
         sender = TxSender(journal, ctx.chain)
         ctx.sender = sender
+        ctx.emit, ctx.should_stop = emit, should_stop
         runner = Runner(ctx, journal, sender, emit, max_inflight=max_inflight, should_stop=should_stop)
         runner.run_steps(build_steps(ctx) if steps is None else steps)
     finally:

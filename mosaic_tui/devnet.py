@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +140,8 @@ class AnvilNode:
             os.waitpid(self.pid, os.WNOHANG)
 
     def record(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("process")
-        return data
+        # Not asdict(): it would deep-copy the Popen of a node this process started.
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "process"}
 
 
 def start_anvil(

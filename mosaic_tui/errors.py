@@ -6,11 +6,16 @@ ToolchainError/DevnetError into the exit code they carry, never a traceback.
 
 from __future__ import annotations
 
+from mosaic_tui.redact import redact
+
 
 class MosaicError(Exception):
     """Base of every error meant for the operator's eyes; `exit_code` is what the CLI returns."""
 
     exit_code = 1
+
+    def __str__(self) -> str:  # every error sentence passes through the one redaction (redact.py)
+        return redact(super().__str__())
 
 
 class InputError(MosaicError):
@@ -20,8 +25,8 @@ class InputError(MosaicError):
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
+        self.message = redact(message)
+        super().__init__(f"{field}: {self.message}")
 
 
 class InputErrors(MosaicError):
@@ -42,8 +47,8 @@ class StepFailed(MosaicError):
     def __init__(self, step: str, action: str, reason: str) -> None:
         self.step = step
         self.action = action
-        self.reason = reason
-        super().__init__(f"step {step}, action {action}: {reason}")
+        self.reason = redact(reason)
+        super().__init__(f"step {step}, action {action}: {self.reason}")
 
 
 class ToolchainError(MosaicError):
@@ -70,5 +75,5 @@ class JournalError(MosaicError):
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path
-        self.message = message
-        super().__init__(f"{path}: {message}")
+        self.message = redact(message)
+        super().__init__(f"{path}: {self.message}")

@@ -145,6 +145,13 @@ class WaitReported(DeploymentProgressed):
         return isinstance(message, WaitReported)
 
 
+class ValidatorsChecked(DeploymentProgressed):
+    """Step 2 read the validators' approvals and gateway stakes from chain; only the latest matters."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ValidatorsChecked)
+
+
 class StepFinished(DeploymentProgressed):
     pass
 
@@ -184,7 +191,7 @@ def _event_messages() -> dict[type, type[DeploymentProgressed]]:
     return {StepPlanned: StepListed, ev.StepStarted: StepStarted, ev.ActionSkipped: ActionSkipped,
             ev.TxSigned: TransactionSigned, ev.TxSent: TransactionSent, ev.TxConfirmed: TransactionConfirmed,
             ev.TxFailed: TransactionFailed, ev.ActionDone: ActionCompleted, ev.Waiting: WaitReported,
-            ev.StepDone: StepFinished}
+            ev.ValidatorsAwaited: ValidatorsChecked, ev.StepDone: StepFinished}
 
 
 _EVENT_MESSAGES: dict[type, type[DeploymentProgressed]] = {}

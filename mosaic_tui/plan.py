@@ -9,7 +9,7 @@ Layout of the file (see assets/example-plan.toml):
 
     plan_version, devnet, out_dir
     [core]          identifier, minimum_weight
-    [origin]        rpc, chain_id, ost, deployer, deployer_gateway_stake
+    [origin]        rpc, chain_id, ost, deployer, deployer_gateway_stake, confirmations, staking_deadline
     [auxiliary]     rpc, chain_id, initial_proposer, block_time, gas_limit, gas_price,
                     base_coin_supply, epoch_length
     [[validators]]  origin_address, auxiliary_address, stake, gateway_stake, origin_key, auxiliary_key
@@ -24,6 +24,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from mosaic_tui.tomlio import key_lines, write_toml
 
 PLAN_VERSION = 1
 DEPLOY_OST = "deploy"  # origin.ost on a devnet: the wizard deploys a dev OST token
+FINALIZED = "finalized"  # origin.confirmations: wait until the origin node reports the block finalized
 _REQUIRED = object()
 
 
@@ -45,6 +47,11 @@ class OriginPlan:
     ost: str  # checksummed address, or DEPLOY_OST on a devnet
     deployer: KeyRef
     deployer_gateway_stake: int  # wei of OST the deployer stakes in OSTGateway for base coin
+    # Blocks on top of the set-up block before it is a trust anchor, or FINALIZED; None: the default
+    # (FINALIZED off a devnet, 0 on one), see `Plan.confirmations`.
+    confirmations: int | str | None = None
+    # When step 2 stops waiting for external validators (UTC); None waits until they all acted.
+    staking_deadline: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -80,12 +87,24 @@ class Plan:
     devnet: bool = False
 
     @property
+    def external_validators(self) -> list[int]:
+        """Positions of the validators who sign their own stake (origin_key = external)."""
+        return [index for index, v in enumerate(self.validators) if v.origin_key is not None and v.origin_key.is_external]
+
+    @property
     def deploys_ost(self) -> bool:
         return self.origin.ost == DEPLOY_OST
 
     @property
     def deployer_gateway_stake(self) -> int:
         return self.origin.deployer_gateway_stake
+
+    @property
+    def confirmations(self) -> int | str:
+        """origin.confirmations as given, else "finalized" off a devnet and 0 on one."""
+        if self.origin.confirmations is not None:
+            return self.origin.confirmations
+        return 0 if self.devnet else FINALIZED
 
     def out_path(self, plan_file: str | Path) -> Path:
         """The export directory; a relative `out_dir` is relative to the plan file's directory."""
@@ -103,7 +122,12 @@ class Plan:
             "core": {"identifier": self.core_identifier, "minimum_weight": ost(self.minimum_weight)},
             "origin": {"rpc": self.origin.rpc, "chain_id": self.origin.chain_id, "ost": self.origin.ost,
                        "deployer": str(self.origin.deployer),
-                       "deployer_gateway_stake": ost(self.origin.deployer_gateway_stake)},
+                       "deployer_gateway_stake": ost(self.origin.deployer_gateway_stake),
+                       # Left out when not given, so plans written before these keys keep their digest.
+                       **({} if self.origin.confirmations is None
+                          else {"confirmations": self.origin.confirmations}),
+                       **({"staking_deadline": format_deadline(self.origin.staking_deadline)}
+                          if self.origin.staking_deadline is not None else {})},
             "auxiliary": {"rpc": aux.rpc, "chain_id": aux.chain_id, "initial_proposer": str(aux.initial_proposer),
                           "block_time": aux.block_time, "gas_limit": aux.gas_limit, "gas_price": gwei(aux.gas_price),
                           "base_coin_supply": ost(aux.base_coin_supply), "epoch_length": aux.epoch_length},
@@ -115,7 +139,10 @@ class Plan:
 
     def digest(self) -> str:
         """A fingerprint of the plan, so a journal can tell it is resumed with the plan it started with."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+        inputs = self.to_dict()
+        inputs["origin"].pop("staking_deadline", None)  # moving the deadline does not change what is deployed
+        inputs["origin"].pop("confirmations", None)  # nor does waiting longer (or less) for the set-up block
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
     def problems(self) -> list[InputError]:
         """Every problem that can be found without a chain (a field that failed to parse is None)."""
@@ -187,7 +214,16 @@ def _address_problems(plan: Plan, add: Callable[[str, str], None]) -> None:
                 seen[address] = where
 
 
+def _external_problems(plan: Plan, add: Callable[[str, str], None]) -> None:
+    for where, ref in (("origin.deployer", plan.origin.deployer),
+                       ("auxiliary.initial_proposer", plan.auxiliary.initial_proposer)):
+        if ref is not None and ref.is_external:
+            add(where, "only a validator's origin_key and auxiliary_key may be external; this account signs "
+                       "during the deployment, so give its keyring:, keystore: or node reference.")
+
+
 def _key_problems(plan: Plan, add: Callable[[str, str], None]) -> None:
+    _external_problems(plan, add)
     refs = [("origin.deployer", plan.origin.deployer), ("auxiliary.initial_proposer", plan.auxiliary.initial_proposer)]
     for position, validator in enumerate(plan.validators):
         refs += [(f"validators[{position}].origin_key", validator.origin_key),
@@ -199,7 +235,7 @@ def _key_problems(plan: Plan, add: Callable[[str, str], None]) -> None:
         if ref.is_dev and not plan.devnet:
             add(where, "dev:<index> keys exist only on a devnet; use keyring:<name>, keystore:<path> or node.")
         # Validator addresses are all distinct, so no two of their keys can be the same key.
-        if where.startswith("validators") and ref.kind != "node":
+        if where.startswith("validators") and ref.kind not in ("node", "external"):
             if ref in validator_refs:
                 add(where, f"this is the same key as {validator_refs[ref]}, yet the addresses differ; "
                            "each address needs its own key.")
@@ -271,13 +307,42 @@ def _parse_ost(value: Any, name: str) -> str:
     return units.parse_address(value, name)
 
 
+def _parse_confirmations(value: Any, name: str) -> int | str:
+    if isinstance(value, str) and value.strip().lower() in (FINALIZED, "finalised"):
+        return FINALIZED
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1_000_000:
+        raise InputError(name, f'expected a number of blocks (0 or more) or "{FINALIZED}", not {value!r:.40}.')
+    return value
+def parse_deadline(value: Any, name: str) -> datetime:
+    """A moment with its UTC offset: a TOML datetime or RFC 3339 text such as 2026-12-01T18:00:00Z."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InputError(name, f"expected a date and time such as 2026-12-01T18:00:00Z, not {value[:40]!r}.") \
+                from None
+    if not isinstance(value, datetime):
+        raise InputError(name, "expected a date and time such as 2026-12-01T18:00:00Z.")
+    if value.tzinfo is None:
+        raise InputError(name, "give the time zone too (Z for UTC, or an offset such as +02:00): every validator "
+                               "must read the same moment.")
+    return value.astimezone(UTC)
+
+
+def format_deadline(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _int(minimum: int, maximum: int = 2**63 - 1) -> Callable[[Any, str], int]:
     return lambda value, name: units.parse_int(value, name, minimum=minimum, maximum=maximum)
 
 
 _TOP = ("plan_version", "devnet", "out_dir", "core", "origin", "auxiliary", "validators")
 _CORE = ("identifier", "minimum_weight")
-_ORIGIN = ("rpc", "chain_id", "ost", "deployer", "deployer_gateway_stake")
+_ORIGIN = ("rpc", "chain_id", "ost", "deployer", "deployer_gateway_stake", "confirmations",
+           "staking_deadline")
 _AUX = ("rpc", "chain_id", "initial_proposer", "block_time", "gas_limit", "gas_price", "base_coin_supply",
         "epoch_length")
 _VALIDATOR = ("origin_address", "auxiliary_address", "stake", "gateway_stake", "origin_key", "auxiliary_key")
@@ -299,6 +364,8 @@ def plan_from_dict(data: Mapping[str, Any], *, validate: bool = True) -> Plan:
         ost=read.value(origin_t, "ost", "origin", _parse_ost),
         deployer=read.value(origin_t, "deployer", "origin", parse_key_ref),
         deployer_gateway_stake=read.value(origin_t, "deployer_gateway_stake", "origin", units.parse_amount),
+        confirmations=read.value(origin_t, "confirmations", "origin", _parse_confirmations, None),
+        staking_deadline=read.value(origin_t, "staking_deadline", "origin", parse_deadline, None),
     )
     auxiliary = AuxiliaryPlan(
         rpc=read.value(aux_t, "rpc", "auxiliary", units.parse_url),
@@ -394,9 +461,10 @@ def _line_of(error: InputError, lines: dict[str, int]) -> int | None:
 def save_plan(plan: Plan, path: str | Path) -> Path:
     """Write `plan` where `load_plan` reads it back equal."""
     header = ("mosaic-tui deployment plan. Keys are referenced, never written here:\n"
-              "keyring:<name>, keystore:<path>, node, or dev:<index> on a devnet.")
+              "keyring:<name>, keystore:<path>, node, external (a validator who signs on its own machine),\n"
+              "or dev:<index> on a devnet.")
     return write_toml(path, plan.to_dict(), header=header)
 
 
-__all__ = ["DEPLOY_OST", "PLAN_VERSION", "AuxiliaryPlan", "OriginPlan", "Plan", "ValidatorPlan", "load_plan",
+__all__ = ["DEPLOY_OST", "FINALIZED", "PLAN_VERSION", "AuxiliaryPlan", "OriginPlan", "Plan", "ValidatorPlan", "load_plan",
            "plan_from_dict", "save_plan"]

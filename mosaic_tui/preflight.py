@@ -38,6 +38,7 @@ class PreflightReport:
     costs: list[StepCost] = field(default_factory=list)
     problems: list[InputError] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # what will be sent, one line per transaction
+    external: list[str] = field(default_factory=list)  # which validators act for themselves, one line each
 
     @property
     def total_wei(self) -> int:
@@ -58,6 +59,73 @@ def _origin_reachable(ctx: Any) -> tuple[int, int]:
     except Exception:
         raise InputError("origin.rpc", f"{url} answers, but not as an Ethereum JSON-RPC node.") from None
     return chain_id, block
+
+
+def _is_loopback(url: str) -> bool:
+    import ipaddress
+    import urllib.parse
+
+    host = (urllib.parse.urlsplit(url).hostname or "").strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _instance_id(url: str) -> str | None:
+    """anvil's per-process instance id (anvil_metadata), or None where no anvil answers."""
+    from mosaic_tui import devnet
+
+    try:
+        metadata = devnet.rpc_call(url, "anvil_metadata", timeout=3.0)
+        return str(metadata["instanceId"])
+    except Exception:
+        return None
+
+
+def devnet_refusal(plan: Any, directory: Any = None) -> str | None:
+    """Why this `devnet = true` plan may not run its devnet behaviour here, or None when both chains
+    prove to be our local devnet: a loopback URL, a node that answers anvil's own methods, and the
+    devnet record (devnet.json) naming that very node (same anvil instance). Dev keys, the dev
+    token and step 0's funding are public knowledge and free money on any other chain.
+
+    The auxiliary chain may not answer yet (step 3 starts it and records it); if it answers, it must
+    prove the same."""
+    from pathlib import Path
+
+    from mosaic_tui import devnet
+    from mosaic_tui.redact import redact_url
+
+    record = Path(directory) if directory is not None else devnet.default_dir()
+    recorded = None
+    urls = (("origin.rpc", plan.origin.rpc), ("auxiliary.rpc", plan.auxiliary.rpc))
+    for where, url in urls:
+        if not _is_loopback(url):
+            return (f"the plan says devnet = true, but {where} {redact_url(url)} is not on this machine; devnet "
+                    "keys, the dev token and devnet funding run only on the local devnet. Nothing was sent; set "
+                    "devnet = false and use real keys for a real chain.")
+    for where, url in urls:
+        shown = redact_url(url)
+        if where == "auxiliary.rpc" and not devnet.answers(url, timeout=2.0):
+            continue  # step 3 starts the devnet's auxiliary node here and records it
+        instance = _instance_id(url)
+        if instance is None:
+            return (f"the plan says devnet = true, but the node at {where} {shown} is not an anvil devnet node "
+                    "(it does not answer anvil_metadata); devnet keys and funding run only on the local devnet. "
+                    "Nothing was sent.")
+        if recorded is None:
+            try:
+                nodes = devnet.load_record(record)
+            except Exception:
+                nodes = {}
+            recorded = {_instance_id(node.rpc_url): name for name, node in nodes.items() if node.is_ours()}
+        if instance not in recorded:
+            return (f"the plan says devnet = true, but the anvil at {where} {shown} is not one the devnet record "
+                    f"{record / devnet.RECORD} names (started by mosaic-tui devnet up or deploy --devnet); devnet "
+                    "keys and funding run only on that devnet. Nothing was sent.")
+    return None
 
 
 def _ost_problems(ctx: Any, add: Any) -> None:
@@ -116,6 +184,11 @@ def run_preflight(ctx: Any) -> PreflightReport:
         add("origin.chain_id", f"the plan says {plan.origin.chain_id}, but the node at {plan.origin.rpc} "
                                f"is chain {chain_id}; nothing will be signed for the wrong chain.")
         return report
+    if plan.devnet:
+        refusal = devnet_refusal(plan, getattr(ctx, "devnet_dir", None))
+        if refusal is not None:
+            add("devnet", refusal)
+            return report  # nothing of a devnet (dev keys, funding, a dev token) may touch this chain
     _ost_problems(ctx, add)
     report.fee_per_gas = fee = _fee_per_gas(ctx)
     report.costs = _costs(ctx, fee)
@@ -134,11 +207,38 @@ def run_preflight(ctx: Any) -> PreflightReport:
     if not plan.devnet and not ctx.journal.is_step_done("2"):
         _balance_problems(ctx, signers, fee, add)
     _gas_limit_problems(ctx, add)
+    report.external = _external_lines(ctx)
     return report
 
 
+def _external_lines(ctx: Any) -> list[str]:
+    """Validators who sign their own stake: who they are and what the chain shows of them so far."""
+    plan = ctx.plan
+    lines = []
+    for index in plan.external_validators:
+        validator = plan.validators[index]
+        line = (f"validator {index + 1} ({validator.origin_address}) acts for itself: after step 1 it runs "
+                f"mosaic-tui validator stake {ctx.plan_path.name} --validator {index + 1}")
+        if ctx.has("stake") and not ctx.journal.is_step_done("2"):
+            try:
+                allowance = int(ctx.read("EIP20Token", "origin", ost_address(ctx), "allowance",
+                                         validator.origin_address, ctx.out("stake")))
+                line += f" (approved so far: {units.format_amount(allowance, 'OST')})"
+            except MosaicError:
+                raise
+            except Exception:
+                pass  # the OST problem is already reported by _ost_problems
+        lines.append(line)
+    if lines:
+        deadline = plan.origin.staking_deadline
+        lines.append("step 2 waits for them" + (f" until {deadline:%Y-%m-%d %H:%M:%S} UTC" if deadline else
+                                                " with no deadline (origin.staking_deadline)"))
+    return lines
+
+
 def _open_signers(ctx: Any, add: Any) -> dict[str, Any]:
-    roles = ["deployer", "proposer"] + [f"validator:{i}" for i in range(len(ctx.plan.validators))]
+    roles = ["deployer", "proposer"] + [f"validator:{i}" for i, v in enumerate(ctx.plan.validators)
+                                        if v.origin_key is None or not v.origin_key.is_external]
     opened: dict[str, Any] = {}
     for role in roles:
         try:

@@ -54,6 +54,7 @@ class StepScreen(WizardScreen):
             with Horizontal(id="step-progress"):
                 yield ProgressBar(total=None, show_eta=False, id="step-bar")
                 yield Static("", id="step-state")
+            yield Static("", id="step-validators")
             yield ActionTable(label_width=width, id="step-actions")
             yield Static("", id="step-detail")
 
@@ -67,6 +68,7 @@ class StepScreen(WizardScreen):
         if model is not None:
             table.show_step(model)
         self._show_counts()
+        self._show_validators()
         self._show_detail()
         super().refresh_view()
 
@@ -80,6 +82,7 @@ class StepScreen(WizardScreen):
         elif row is not None:
             self.query_one(ActionTable).show_row(row)
         self._show_counts()
+        self._show_validators()
         self._show_detail()
         self.refresh_nav()
 
@@ -96,6 +99,27 @@ class StepScreen(WizardScreen):
         if model.waiting:
             text += f"\n[yellow]waiting:[/] {escape(model.waiting)}"
         state.update(text)
+
+    def _show_validators(self) -> None:
+        """Step 2 with external validators: a row each, live from chain, with the command to send them."""
+        model = self.model
+        box = self.query_one("#step-validators", Static)
+        if model is None or not model.validators:
+            box.display = False
+            return
+        colours = {"waiting": "yellow", "approved": "cyan", "staked": "green"}
+        lines = ["[b]Validators[/b]" + (f"  [dim]deadline {escape(model.deadline)}[/]" if model.deadline else "")]
+        for row in model.validators:
+            who = "signs for itself" if row.external else "coordinator signs"
+            line = (f" {row.number:>2}  {row.origin_address[:10]}…  [{colours.get(row.state, 'white')}]"
+                    f"{row.state:<8}[/]  [dim]{who}[/]")
+            if row.note:
+                line += f"  [red]{escape(row.note)}[/]"
+            if row.external and row.state != "staked":
+                line += f"\n     send them: {escape(row.command)}"
+            lines.append(line)
+        box.update("\n".join(lines))
+        box.display = True
 
     def _show_detail(self) -> None:
         model = self.model

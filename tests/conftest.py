@@ -29,7 +29,16 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         (home / sub).mkdir(parents=True, exist_ok=True)
         monkeypatch.setenv(name, str(home / sub))
     monkeypatch.setenv("MOSAIC_TUI_DEVNET_DIR", str(home / "devnet"))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    # A keyring in this process's memory (the program refuses plaintext keyring files); child
+    # processes get the null keyring, which holds nothing.
+    import keyring.core
+
+    from mosaic_tui import keys
+    from tests.keyring_memory import MemoryKeyring
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.setattr(keyring.core, "_keyring_backend", MemoryKeyring())
+    monkeypatch.setattr(keys, "_env_passphrases", {})  # passphrases an earlier test's run took in
     # Devnets start a validator node per validator; only the validator tests (tests/validator) want them.
     monkeypatch.setenv("MOSAIC_TUI_NO_VALIDATORS", "1")
     return home

@@ -127,7 +127,10 @@ def _deployment(name: str) -> Callable[[Any], Tx]:
     return build
 
 
-def _bootstrap_gas_price(ctx: Any) -> None:
+def _before(ctx: Any) -> None:
+    from mosaic_tui import setup_block
+
+    setup_block.check_before_auxiliary(ctx)  # the anchor must still be canonical, on every resume too
     ctx.sender.set_legacy_gas_price("auxiliary", 0)
 
 
@@ -147,7 +150,7 @@ def step(ctx: Any) -> Step:
         previous = (action_id,)
     actions.append(Action(id="3.spec_switch_block", label="write the ProposerSet switch block into spec.json",
                           after=(previous[0],), run=_finish_spec))
-    return Step("3", "Auxiliary chain", actions, before=_bootstrap_gas_price)
+    return Step("3", "Auxiliary chain", actions, before=_before)
 
 
 def _finish_spec(ctx: Any) -> dict[str, Any]:

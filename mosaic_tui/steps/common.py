@@ -14,7 +14,15 @@ AUXILIARY_OUTPUTS = {"OriginBlockStore": "origin_block_store", "AuxiliaryBlockSt
                      "PollingPlace": "polling_place", "KernelGateway": "kernel_gateway", "OSTPrime": "ost_prime",
                      "ProposerSet": "proposer_set"}
 OPEN_KERNEL_HASH_SLOT = 0
+KERNEL_HASHES_SLOT = 1  # OriginCore.kernelHashes: every kernel ever opened, by height
 STAKED_MESSAGES_SLOT = 0
+
+
+def kernel_hash_key(height: int) -> bytes:
+    """The storage key of `OriginCore.kernelHashes[height]`, which proves a kernel from any later origin block."""
+    from mosaic_tui.chain.proofs import storage_key_for_mapping
+
+    return storage_key_for_mapping(height.to_bytes(32, "big"), KERNEL_HASHES_SLOT)
 
 
 def ost_address(ctx: Any) -> str:

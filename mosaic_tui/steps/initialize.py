@@ -1,7 +1,7 @@
 """Step 4, initializing the auxiliary chain: prove K0, mint base coin, raise the gas price, hand over.
 
-The proofs come from the origin node's eth_getProof at the set-up block of step 2, which
-OriginBlockStore trusts as its initial checkpoint. Everything here still runs at zero gas price from
+The proofs are the ones step 2 kept from the set-up block (which OriginBlockStore trusts as its
+initial checkpoint): the origin node may no longer have that block's state by now. Everything here still runs at zero gas price from
 the initial proposer; raising the price is the last action, after the proposer handed over.
 """
 
@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from mosaic_tui import setup_block
 from mosaic_tui.chain import proofs
+from mosaic_tui.chain.rpc import node_error_sentence
+from mosaic_tui.errors import StepFailed
 from mosaic_tui.metablock import genesis_kernel
 from mosaic_tui.runner import Action, Step, Tx
+from mosaic_tui.setup_block import KeptProofs
 from mosaic_tui.steps.common import OPEN_KERNEL_HASH_SLOT, STAKED_MESSAGES_SLOT
 
 
@@ -19,13 +23,40 @@ def _height(ctx: Any) -> int:
     return int(ctx.out("setup_block_number"))
 
 
-def _get_proof(ctx: Any, address: str, keys: list[bytes]) -> Any:
-    origin = ctx.origin
-    return origin.call("reading a proof", lambda: origin.w3.eth.get_proof(address, keys, _height(ctx)))
+def _kept(ctx: Any) -> KeptProofs:
+    """The proofs kept in step 2 (fetched now, at the set-up block, for a journal from before they were
+    kept), checked against the set-up block's state root."""
+    if "kept_proofs" not in ctx.cache:
+        kept = setup_block.kept_proofs(ctx.journal.outputs())
+        if kept is None:
+            kept = _fetch_now(ctx)
+        ctx.cache["kept_proofs"] = kept
+    found: KeptProofs = ctx.cache["kept_proofs"]
+    return found
+
+
+def _fetch_now(ctx: Any) -> KeptProofs:
+    origin, height = ctx.origin, _height(ctx)
+
+    def fetch(address: str, keys: list[bytes]) -> dict[str, Any]:
+        reply = origin.call("reading a proof", lambda: origin.w3.provider.make_request(
+            "eth_getProof", [address, ["0x" + key.hex() for key in keys], hex(height)]))
+        if "error" in reply:
+            raise StepFailed("4", "4.prove_origin_core", "the origin node cannot give the proofs of the set-up block "
+                                                         f"{height}: {node_error_sentence(reply['error'])}")
+        return dict(reply["result"])
+
+    keys = [proofs.storage_key_for_mapping(bytes.fromhex(s["message_hash"][2:]), STAKED_MESSAGES_SLOT)
+            for s in ctx.out("gateway_stakes")]
+    kept = KeptProofs(height, ctx.out("setup_block_hash"), ctx.out("setup_state_root"),
+                      fetch(ctx.out("origin_core"), [proofs.slot_key(OPEN_KERNEL_HASH_SLOT)]),
+                      fetch(ctx.out("ost_gateway"), keys))
+    kept.check()
+    return kept
 
 
 def _prove_origin_core(ctx: Any) -> Tx:
-    proof = _get_proof(ctx, ctx.out("origin_core"), [proofs.slot_key(OPEN_KERNEL_HASH_SLOT)])
+    proof = _kept(ctx).origin_core
     account_rlp, nodes = proofs.account_proof_args(proof)
     return Tx(ctx.out("kernel_gateway"), ctx.call_data("KernelGateway", "proveOriginCore", account_rlp, nodes,
                                                        _height(ctx)))
@@ -37,7 +68,7 @@ def _k0(ctx: Any) -> Any:
 
 
 def _prove_block_opening(ctx: Any) -> Tx:
-    proof = _get_proof(ctx, ctx.out("origin_core"), [proofs.slot_key(OPEN_KERNEL_HASH_SLOT)])
+    proof = _kept(ctx).origin_core
     kernel = _k0(ctx)
     data = ctx.call_data("KernelGateway", "proveBlockOpening", kernel.height, kernel.parent,
                          list(kernel.updated_validators), list(kernel.updated_weights),
@@ -51,26 +82,13 @@ def _kernel_active(ctx: Any) -> dict[str, Any] | None:
 
 
 def _prove_gateway(ctx: Any) -> Tx:
-    account_rlp, nodes = proofs.account_proof_args(_get_proof(ctx, ctx.out("ost_gateway"), []))
+    account_rlp, nodes = proofs.account_proof_args(_kept(ctx).ost_gateway)
     return Tx(ctx.out("ost_prime"), ctx.call_data("OSTPrime", "proveGateway", account_rlp, nodes, _height(ctx)))
-
-
-def _stake_proofs(ctx: Any) -> dict[str, list[bytes]]:
-    """Storage proofs of every gateway stake, from one eth_getProof call (a round of mints shares it)."""
-    if "stake_proofs" not in ctx.cache:
-        stakes = ctx.out("gateway_stakes")
-        keys = [proofs.storage_key_for_mapping(bytes.fromhex(s["message_hash"][2:]), STAKED_MESSAGES_SLOT)
-                for s in stakes]
-        proof = _get_proof(ctx, ctx.out("ost_gateway"), keys)
-        ctx.cache["stake_proofs"] = {s["message_hash"]: proofs.storage_proof_nodes(proof, index)
-                                     for index, s in enumerate(stakes)}
-    proofs_by_hash: dict[str, list[bytes]] = ctx.cache["stake_proofs"]
-    return proofs_by_hash
 
 
 def _mint(stake: dict[str, Any]) -> Any:
     def build(ctx: Any) -> Tx:
-        nodes = _stake_proofs(ctx)[stake["message_hash"]]
+        nodes = _kept(ctx).stake_nodes(stake["message_hash"])
         data = ctx.call_data("OSTPrime", "mint", stake["amount"], stake["beneficiary"],
                              stake["staker"], stake["nonce"], nodes, _height(ctx))
         return Tx(ctx.out("ost_prime"), data)
@@ -117,7 +135,8 @@ def _minted_total(ctx: Any) -> dict[str, Any]:
     return {"base_coin_minted": sum(int(s["amount"]) for s in ctx.out("gateway_stakes"))}
 
 
-def _bootstrap_gas_price(ctx: Any) -> None:
+def _before(ctx: Any) -> None:
+    setup_block.check_before_initialize(ctx)
     ctx.sender.set_legacy_gas_price("auxiliary", None if ctx.has("gas_price") else 0)
 
 
@@ -144,4 +163,4 @@ def step(ctx: Any) -> Step:
                           done_on_chain=_handed_over))
     actions.append(Action(id="4.raise_gas_price", label="raise the auxiliary gas price to the kernel's",
                           after=(*mints, "4.hand_over"), run=_raise_gas_price))
-    return Step("4", "Initialize auxiliary", actions, before=_bootstrap_gas_price, finish=_minted_total)
+    return Step("4", "Initialize auxiliary", actions, before=_before, finish=_minted_total)

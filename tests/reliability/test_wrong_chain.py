@@ -64,6 +64,7 @@ def test_resume_against_an_origin_node_swapped_for_another_chain(anvil_factory: 
     deploy.write_devnet_plan(plan_path, 2, origin_url=node.rpc_url, origin_chain_id=node.chain_id,
                              auxiliary_url=f"http://127.0.0.1:{devnet.free_port()}")
     stop_devnet_nodes(tmp_path / "devnet")
+    devnet.add_node(tmp_path / "devnet", node)  # a devnet plan runs only on a node the devnet record names
 
     def run() -> None:
         deploy.execute(deploy.prepare(plan_path, devnet_dir=tmp_path / "devnet"), lambda event: None)
@@ -139,6 +140,8 @@ def test_genesis_edited_between_a_crash_and_the_resume(anvil_factory: Any, tmp_p
                              auxiliary_url=auxiliary_url)
     devnet_dir = tmp_path / "devnet"
     stop_devnet_nodes(devnet_dir)
+    for record in (devnet_dir, devnet.default_dir()):  # the CLI below resumes with the default record
+        devnet.add_node(record, node)  # a devnet plan runs only on a node the devnet record names
 
     def run() -> None:
         deploy.execute(deploy.prepare(plan_path, devnet_dir=devnet_dir), lambda event: None)

@@ -37,6 +37,7 @@ async def capture(out: Path) -> list[Path]:
     folder = Path(tempfile.mkdtemp(prefix="mosaic-screenshots-"))
     os.chdir(folder)  # paths show relative to it
     origin = devnet.start_anvil(port=devnet.free_port(), chain_id=devnet.ORIGIN_CHAIN_ID, block_time=1)
+    devnet.add_node(folder / "devnet", origin)  # a devnet plan runs only on a node the devnet record names
     app = MosaicApp(plan_path=Path("mosaic-plan.toml"), devnet_url=origin.rpc_url, devnet_dir=folder / "devnet",
                     auxiliary_port=devnet.free_port())
     seen: list[Any] = []
