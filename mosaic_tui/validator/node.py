@@ -14,8 +14,9 @@ Per pass, in this order, each one line in the log when it did something:
    is the active one on the auxiliary chain, vote for the valid proposal of it on OriginCore
    (proposing it first if nobody has), so the meta-block commits at 2/3 and the next kernel opens.
 4. prove: the next kernel OriginCore opened, proven on the auxiliary chain (KernelGateway) from the
-   latest finalised origin checkpoint, so PollingPlace (and ProposerSet, which follows it) hold the
-   validators staked on origin.
+   latest finalised origin checkpoint (a storage proof of `OriginCore.kernelHashes[height]`, valid from
+   any later block), so PollingPlace (and ProposerSet, which follows it) hold the validators staked
+   on origin.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from mosaic_tui.chain.header import verified_header
 from mosaic_tui.chain.rpc import RpcUnavailable, is_transient
 from mosaic_tui.errors import MosaicError
 from mosaic_tui.metablock import ZERO_HASH, Transition, Vote
+from mosaic_tui.steps.common import kernel_hash_key
 from mosaic_tui.validator.chains import Chain, Skipped, connect, open_key, sign_vote
 from mosaic_tui.validator.config import NodeConfig
 from mosaic_tui.validator.ledger import Ledger
@@ -442,22 +444,18 @@ class ValidatorNode:
         if not logs:
             return
         opened = logs[-1]
-        kernel_hash = bytes(opened.args.kernelHash)
         final_height = int(self.aux.call(self.stores["origin"].functions.latestFinalisedHeight()))
         if final_height < int(opened.blockNumber):
             self.say("prove kernel", f"kernel {want} opened in origin block {opened.blockNumber}; waiting for an "
                                      f"origin checkpoint at or above it to be final (now {final_height})", once=True)
             return
-        at_final = bytes(self.origin.read("reading the open kernel", lambda: core.functions.openKernelHash().call(
-            block_identifier=final_height)))
-        if at_final != kernel_hash:
-            self.say("prove kernel", f"kernel {want} was no longer open at the finalised origin block {final_height}; "
-                                     "it cannot be proven from there", once=True)
-            return
         if self._rank() != 0 and not self._waited(f"prove {want}", self._stall_seconds("origin")):
             return
+        # OriginCore keeps every kernel's hash (kernelHashes[height]), so a kernel is provable from any later
+        # finalised origin block, even once the next kernel has replaced it as the open one.
+        key = "0x" + kernel_hash_key(want).hex()
         proof = self.origin.read("reading a proof", lambda: self.origin.w3.eth.get_proof(
-            self.config.origin_core, ["0x" + proofs.slot_key(0).hex()], final_height))
+            self.config.origin_core, [key], final_height))
         if bytes(self.aux.call(gateway.functions.originCoreStorageRoot(final_height))) == ZERO_HASH:
             account, nodes = proofs.account_proof_args(proof)
             self.aux.wait(self.aux.send([(f"prove origin core {final_height}",
