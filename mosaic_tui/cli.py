@@ -155,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="check a finished deployment on both chains")
     verify.add_argument("plan", type=Path)
 
+    genesis = commands.add_parser("genesis", help="the auxiliary genesis: verify it against the plan and origin")
+    genesis_commands = genesis.add_subparsers(dest="genesis_command", metavar="ACTION", required=True)
+    genesis_verify = genesis_commands.add_parser(
+        "verify", help="re-derive genesis.json and spec.json from the plan and the origin chain and compare")
+    genesis_verify.add_argument("plan", type=Path)
+    genesis_verify.add_argument("--genesis", type=Path, default=None,
+                                help="the genesis.json to check (spec.json beside it); default: step 3's")
+
     devnet = commands.add_parser("devnet", help="the local origin (and auxiliary) anvil nodes")
     devnet_commands = devnet.add_subparsers(dest="devnet_command", metavar="ACTION", required=True)
     devnet_up = devnet_commands.add_parser("up", help="start the local origin node (state kept across restarts)")
@@ -178,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             return _run_wizard(args)
         handler = {"tools": _tools, "contracts": _contracts, "devnet": _devnet, "deploy": _deploy,
-                   "status": _status, "export": _export, "verify": _verify, "validator": _validator}[args.command]
+                   "status": _status, "export": _export, "verify": _verify, "validator": _validator,
+                   "genesis": _genesis}[args.command]
         return handler(args)
     except MosaicError as error:
         from mosaic_tui.redact import redact
@@ -374,6 +383,30 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _genesis(args: argparse.Namespace) -> int:
+    from mosaic_tui import genesis_verify
+    from mosaic_tui.chain.rpc import make_web3
+    from mosaic_tui.errors import InputError
+
+    plan, journal = _loaded(args.plan)
+    outputs = journal.outputs()
+    needed = ("initial_proposer", "origin_core", "ost_gateway", "setup_block_number", "setup_block_hash",
+              "setup_state_root", "setup_timestamp", "gateway_stakes")
+    missing = [key for key in needed if key not in outputs]
+    if missing:
+        raise InputError("plan", f"its journal has no {missing[0]} yet: the genesis is derived once step 2 "
+                                 "and step 3 have run (copy the journal beside the plan)")
+    path = args.genesis or Path(outputs.get("genesis_path") or plan.out_path(args.plan) / "genesis.json")
+    try:
+        verified = genesis_verify.verify(plan, outputs, path, make_web3(plan.origin.rpc))
+    except genesis_verify.GenesisMismatch as error:
+        print(f"DIFFERS  {error}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
+    _say(f"OK  {verified.genesis_path} and {verified.spec_path} are the genesis the plan and origin chain "
+         f"give; genesis hash {verified.genesis_hash}")
+    return EXIT_OK
+
+
 def _status(args: argparse.Namespace) -> int:
     from mosaic_tui import monitor
 
@@ -464,7 +497,7 @@ def _run_wizard(args: argparse.Namespace) -> int:
     app = MosaicApp(plan_path=args.plan, devnet_url=devnet_node.rpc_url if devnet_node else None,
                     devnet_port=args.origin_port, auxiliary_port=args.auxiliary_port)
     app.run()
-    if app.devnet_left_running:
+    if app.session.devnet_left_running:
         _say("the devnet is still running; stop it with: mosaic-tui devnet down")
     return EXIT_OK
 

@@ -22,6 +22,32 @@ class ModeChosen(Message):
     mode: str
 
 
+# Requests: a page asks, the App decides ("messages up"). Pages never change the App's state themselves.
+
+
+@dataclass
+class PageRequested(Message):
+    """Show this page of the wizard (Back, Next, a link), if the App agrees."""
+
+    page: str
+
+
+class PreflightRequested(Message):
+    """Save the form as the plan and check it against the chain (nothing is sent)."""
+
+
+class DeploymentRequested(Message):
+    """Send: deploy after a passed preflight, retry, or continue a paused run."""
+
+
+class PauseRequested(Message):
+    """Pause the running deployment once its running step is done."""
+
+
+class StartOverRequested(Message):
+    """Keep the plan's journal aside and deploy the same inputs afresh."""
+
+
 @dataclass
 class DevnetStarted(Message):
     rpc_url: str

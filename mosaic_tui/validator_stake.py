@@ -196,8 +196,45 @@ def run(session: StakeSession, emit: Callable[[Any], None], *, should_stop: Call
         sender = TxSender(journal, ctx.chain)
         ctx.sender, ctx.emit, ctx.should_stop = sender, emit, should_stop
         Runner(ctx, journal, sender, emit, should_stop=should_stop).run_steps([lambda _: _step(session)])
+        _wait_confirmed(ctx, emit, should_stop)
     finally:
         journal.unlock()
+
+
+def _wait_confirmed(ctx: ValidatorRun, emit: Callable[[Any], None], should_stop: Callable[[], bool]) -> None:
+    """Done means as deep as the plan's origin.confirmations (N blocks, or finalized), still in the chain."""
+    import time
+
+    from mosaic_tui.events import Waiting
+    from mosaic_tui.plan import FINALIZED
+
+    needed, origin = ctx.plan.confirmations, ctx.origin
+    entries = [e for e in ctx.journal.entries() if e.receipt is not None and e.tx_hash]
+    if not entries:
+        return
+    last = max(e.receipt.block_number for e in entries if e.receipt is not None)
+    told = False
+    while True:
+        if needed == FINALIZED:
+            reply = origin.call("reading the finalized block", lambda: origin.w3.provider.make_request(
+                "eth_getBlockByNumber", ["finalized", False]))
+            result = reply.get("result") if isinstance(reply, dict) else None
+            deep = result is not None and int(result["number"], 16) >= last
+        else:
+            deep = int(origin.call("reading the block number", lambda: origin.w3.eth.block_number)) - last >= int(needed)
+        if deep:
+            break
+        if should_stop():
+            raise StepFailed("2", "-", "stopped before the transactions were confirmed; run again to wait for them")
+        if not told:
+            emit(Waiting("2", f"waiting until block {last} is "
+                              + ("finalized" if needed == FINALIZED else f"{needed} blocks deep")))
+            told = True
+        time.sleep(1.0)
+    for entry in entries:
+        if ctx.sender.receipt("origin", entry.tx_hash) is None:
+            raise StepFailed("2", entry.action_id, f"{entry.tx_hash} is no longer in the origin chain (a reorg); "
+                                                   "tell the coordinator, and check your account before sending again")
 
 
 def write_unsigned(session: StakeSession, path: Path) -> list[dict[str, Any]]:

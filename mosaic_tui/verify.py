@@ -166,6 +166,32 @@ def run_checks(plan: Any, outputs: dict[str, Any], journal: Any = None) -> list[
         ok = bool(proposers.functions.handedOver().call()) and listed == auxiliaries
         return ok, f"ProposerSet lists {len(listed)} proposers; initial proposer {'gone' if outputs['initial_proposer'] not in listed else 'still there'}"
 
+    def proposer_set_in_genesis() -> tuple[bool, str]:
+        code = bytes(chains["auxiliary"].eth.get_code(outputs["proposer_set"], 0))
+        return code_matches(code, load_artifact("ProposerSet")), f"{outputs['proposer_set']} at block 0"
+
+    def spec_source() -> tuple[bool, str]:
+        import json
+        from pathlib import Path
+
+        spec = json.loads(Path(outputs["spec_path"]).read_text(encoding="utf-8"))
+        source = spec["engine"]["authorityRound"]["params"]["validators"]
+        return source == {"safeContract": outputs["proposer_set"].lower()}, f"validators: {source}"
+
+    def genesis_files() -> tuple[bool, str]:
+        import hashlib
+        from pathlib import Path
+
+        same = [hashlib.sha256(Path(outputs[f"{key}_path"]).read_bytes()).hexdigest() == outputs[f"{key}_sha256"]
+                for key in ("genesis", "spec")]
+        return all(same), "genesis.json and spec.json as step 3 wrote them" if all(same) else "edited since step 3"
+
+    def genesis_anchored() -> tuple[bool, str]:
+        anchor = bytes(contract("auxiliary", "AuxiliaryBlockStore", "auxiliary_block_store")
+                       .functions.initialBlockHash().call())
+        block0 = bytes(chains["auxiliary"].eth.get_block(0)["hash"])
+        return anchor == block0, f"AuxiliaryBlockStore's initial block 0x{anchor.hex()[:16]}…"
+
     def gas_price() -> tuple[bool, str]:
         price = chains["auxiliary"].eth.gas_price
         return price >= plan.auxiliary.gas_price, f"node reports {price} wei, kernel gas price {plan.auxiliary.gas_price} wei"
@@ -196,4 +222,8 @@ def run_checks(plan: Any, outputs: dict[str, Any], journal: Any = None) -> list[
     check("base coin minted", minted)
     check("ProposerSet handed over", handed_over)
     check("auxiliary gas price raised", gas_price)
+    check("ProposerSet in the auxiliary genesis", proposer_set_in_genesis)
+    check("spec.json's validator source is ProposerSet from block 0", spec_source)
+    check("genesis files unchanged since step 3", genesis_files)
+    check("AuxiliaryBlockStore anchored at the genesis block", genesis_anchored)
     return checks

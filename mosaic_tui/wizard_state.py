@@ -70,8 +70,10 @@ VALIDATOR_FIELDS: tuple[FormField, ...] = (
     FormField("auxiliary_address", "Auxiliary address", "address", hint="votes and seals on the auxiliary chain"),
     FormField("stake", "Stake", "amount", "OST", hint="its weight; at least the minimum weight"),
     FormField("gateway_stake", "Gateway stake", "amount", "OST", hint="buys base coin for its votes"),
-    FormField("origin_key", "Origin key", "key", hint="signs its approvals and gateway stake"),
-    FormField("auxiliary_key", "Auxiliary key", "key", hint="the rum node's key on the auxiliary chain"),
+    FormField("origin_key", "Origin key", "key",
+              hint='signs its approvals and gateway stake; "external" if the validator signs on its own machine'),
+    FormField("auxiliary_key", "Auxiliary key", "key",
+              hint='the rum node\'s key on the auxiliary chain; "external" if only the validator holds it'),
 )
 VALIDATOR_KEYS = tuple(f.key for f in VALIDATOR_FIELDS)
 INT_LIMITS = {"auxiliary.block_time": (1, 3600), "auxiliary.gas_limit": (21_000, 2**63 - 1),

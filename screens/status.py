@@ -23,9 +23,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
 from mosaic_tui.messages import SnapshotTaken
+from mosaic_tui.screens.base import shown_path
 from mosaic_tui.widgets.status_table import ValidatorStatusTable
 from mosaic_tui.widgets.title_bar import TitleBar
-from screens.base import shown_path
 
 REFRESH_SECONDS = 3.0
 LAG_HISTORY = 120  # snapshots of finality lag kept for the plot

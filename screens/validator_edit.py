@@ -62,7 +62,7 @@ class ValidatorEditScreen(ModalScreen[dict[str, str] | None]):
             self._enter_key(button.removeprefix("key-"))
 
     def _enter_key(self, key_slug: str) -> None:
-        from screens.keys import KeyEntryScreen
+        from mosaic_tui.screens.keys import KeyEntryScreen
 
         spec = next(s for s in VALIDATOR_FIELDS if slug(s.key) == key_slug)
         rows = self._rows()

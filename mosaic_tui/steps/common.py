@@ -6,8 +6,8 @@ from typing import Any
 
 # Gas a validator spends on origin (two approvals and a gateway stake), with room to spare.
 VALIDATOR_ORIGIN_GAS = 400_000
-# Step 3 deploys these from the initial proposer with nonces 0..5 on the new chain, so every address
-# (OSTPrime's is in the genesis allocation) is known before the chain exists.
+# The auxiliary contracts are in the auxiliary genesis at fixed addresses (genesis.py); these names
+# stay for the modules and tests that list them.
 AUXILIARY_ORDER = ("OriginBlockStore", "AuxiliaryBlockStore", "PollingPlace", "KernelGateway", "OSTPrime",
                    "ProposerSet")
 AUXILIARY_OUTPUTS = {"OriginBlockStore": "origin_block_store", "AuxiliaryBlockStore": "auxiliary_block_store",
@@ -34,10 +34,12 @@ def validator_eth_needed(plan: Any) -> int:
     return VALIDATOR_ORIGIN_GAS * 100 * 10**9
 
 
-def auxiliary_addresses(proposer: str) -> dict[str, str]:
-    from mosaic_tui.runner import create_address
+def auxiliary_addresses(proposer: str | None = None) -> dict[str, str]:
+    """The auxiliary contracts' fixed genesis addresses, by output name (the same for every deployment;
+    `proposer` is accepted for older callers and ignored)."""
+    from mosaic_tui.genesis import system_addresses
 
-    return {AUXILIARY_OUTPUTS[name]: create_address(proposer, nonce) for nonce, name in enumerate(AUXILIARY_ORDER)}
+    return system_addresses()
 
 
 def origin_core_identifier(origin_chain_id: int) -> bytes:

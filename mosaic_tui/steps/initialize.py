@@ -1,16 +1,20 @@
-"""Step 4, initializing the auxiliary chain: prove K0, mint base coin, raise the gas price, hand over.
+"""Step 4, initializing the auxiliary chain: anchor the genesis, prove K0, mint, hand over, check the gas price.
 
 The proofs are the ones step 2 kept from the set-up block (which OriginBlockStore trusts as its
-initial checkpoint): the origin node may no longer have that block's state by now. Everything here still runs at zero gas price from
-the initial proposer; raising the price is the last action, after the proposer handed over.
+initial checkpoint): the origin node may no longer have that block's state by now. The initial
+proposer pays for every transaction at the kernel gas price, with the base coin the genesis gave it
+(the deployer's gateway stake); that price is each node's minimum from block 0, so the last action
+only checks it. The hand-over is done when the AuRa engine has finalized the new set in ProposerSet
+(on the devnet, where anvil is no AuRa engine, the step makes the engine's SYSTEM call itself).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from mosaic_tui import setup_block
-from mosaic_tui.chain import proofs
+from mosaic_tui.chain import header, proofs
 from mosaic_tui.chain.rpc import node_error_sentence
 from mosaic_tui.errors import StepFailed
 from mosaic_tui.metablock import genesis_kernel
@@ -62,6 +66,59 @@ def _prove_origin_core(ctx: Any) -> Tx:
                                                        _height(ctx)))
 
 
+ANCHOR_HEADERS = 256  # headers one anchorGenesis call carries at most when the genesis is no longer recent
+FINALIZE_WAIT = 600.0
+
+
+def aura_header(block: Any) -> bytes:
+    """The RLP header of an AuRa block (seal fields step and signature instead of mix hash and nonce)."""
+    import rlp
+
+    fields = header.header_fields({**block, "mixHash": b"", "nonce": b""})[:13]
+    return bytes(rlp.encode([*fields, header.as_quantity(block["step"]), header.as_bytes(block["signature"])]))
+
+
+def _header(block: Any) -> bytes:
+    if block.get("step") is not None and block.get("signature") is not None:
+        encoded = aura_header(block)
+        from eth_utils import keccak
+
+        if bytes(keccak(encoded)) != header.as_bytes(block["hash"]):
+            raise StepFailed("4", "4.anchor_genesis", "the AuRa header of a block does not hash to its block hash")
+        return encoded
+    return header.verified_header(block)
+
+
+def _anchor_genesis(ctx: Any) -> Tx:
+    """AuxiliaryBlockStore.anchorGenesis with the genesis header, or with the chain of headers back to it
+    from a block BLOCKHASH still knows (docs/auxiliary-genesis.md)."""
+    client = ctx.auxiliary
+    latest = client.call("reading the block number", lambda: client.w3.eth.block_number)
+    store = ctx.out("auxiliary_block_store")
+    search = bytes(ctx.read("AuxiliaryBlockStore", "auxiliary", store, "anchorSearch"))
+
+    def block(number_or_hash: int | bytes) -> Any:
+        # Raw JSON-RPC: the header exactly as the node hashes it (web3's PoA formatting renames fields).
+        tag = "0x" + number_or_hash.hex() if isinstance(number_or_hash, bytes) else hex(number_or_hash)
+        method = "eth_getBlockByHash" if isinstance(number_or_hash, bytes) else "eth_getBlockByNumber"
+        reply = client.call("reading a block", lambda: client.w3.provider.make_request(method, [tag, False]))
+        return reply["result"]
+
+    if latest <= 255 and not any(search):
+        blocks = [block(0)]
+    else:
+        start = block(search) if any(search) else block(max(latest - 1, 0))
+        first = int(start["number"], 16)
+        blocks = [start, *(block(n) for n in range(first - 1, max(first - ANCHOR_HEADERS, -1), -1))]
+    headers = [_header(b) for b in blocks]
+    return Tx(store, ctx.call_data("AuxiliaryBlockStore", "anchorGenesis", headers))
+
+
+def _anchored(ctx: Any) -> dict[str, Any] | None:
+    anchored = bytes(ctx.read("AuxiliaryBlockStore", "auxiliary", ctx.out("auxiliary_block_store"), "initialBlockHash"))
+    return {"auxiliary_genesis_anchor": "0x" + anchored.hex()} if any(anchored) else None
+
+
 def _k0(ctx: Any) -> Any:
     plan = ctx.plan
     return genesis_kernel([v.auxiliary_address for v in plan.validators], [v.stake for v in plan.validators])
@@ -103,6 +160,29 @@ def _minted(stake: dict[str, Any]) -> Any:
     return check
 
 
+def _proposer_set_finalized(ctx: Any) -> dict[str, Any]:
+    """Wait until the engine's finalizeChange made the validators ProposerSet's set (the devnet makes it)."""
+    from mosaic_tui.steps.auxiliary import devnet_engine_finalize
+
+    if ctx.plan.devnet:
+        devnet_engine_finalize(ctx.plan.auxiliary.rpc, ctx.plan)
+    validators = [v.auxiliary_address.lower() for v in ctx.plan.validators]
+    deadline = time.monotonic() + FINALIZE_WAIT
+    told = False
+    while True:
+        listed = [a.lower() for a in ctx.read("ProposerSet", "auxiliary", ctx.out("proposer_set"), "getValidators")]
+        if sorted(listed) == sorted(validators):
+            return {"detail": f"ProposerSet's finalized set is the {len(listed)} validators"}
+        if time.monotonic() > deadline:
+            raise StepFailed("4", "4.proposer_set_finalized", "the AuRa engine has not finalized the hand-over in "
+                                                             f"ProposerSet within {FINALIZE_WAIT:.0f} s; is the initial "
+                                                             "proposer's node sealing?")
+        if not told and ctx.on_wait is not None:
+            ctx.on_wait("waiting for the AuRa engine to finalize the hand-over (finalizeChange)")
+            told = True
+        time.sleep(1.0)
+
+
 def _hand_over(ctx: Any) -> Tx:
     validators, _ = ctx.read("PollingPlace", "auxiliary", ctx.out("polling_place"), "getValidators")
     return Tx(ctx.out("proposer_set"), ctx.call_data("ProposerSet", "handOver", list(validators)))
@@ -113,22 +193,15 @@ def _handed_over(ctx: Any) -> dict[str, Any] | None:
 
 
 def _raise_gas_price(ctx: Any) -> dict[str, Any]:
-    """Apply the kernel gas price on the node where it has a call for it (anvil); otherwise it is the
-    min_gas_price of the node config written in step 3, and we check that the node reports it."""
+    """The chain runs at the kernel gas price from block 0 (each node's minimum, set by step 3's node
+    files or, on the devnet, at start): check that the node reports and enforces at least that."""
     client, price = ctx.auxiliary, ctx.plan.auxiliary.gas_price
-    reply = client.call("raising the gas price",
-                        lambda: client.w3.provider.make_request("anvil_setMinGasPrice", [hex(price)]))
-    applied = "error" not in reply
     reported = client.call("reading the gas price", lambda: client.w3.eth.gas_price)
     if reported < price:
-        from mosaic_tui.errors import StepFailed
-
         raise StepFailed("4", "4.raise_gas_price", f"the auxiliary node reports a gas price of {reported} wei, below "
-                                                   f"the kernel gas price {price} wei; set min_gas_price = {price} "
-                                                   f"in its config ({ctx.out('node_config_path')}) and run again")
-    ctx.sender.set_legacy_gas_price("auxiliary", None)
-    how = "set on the node" if applied else "reported by the node"
-    return {"gas_price": price, "detail": f"auxiliary gas price {price} wei ({how})"}
+                                                   f"the kernel gas price {price} wei; its config must set "
+                                                   f"Blocks.MinGasPrice = {price} ({ctx.out('node_config_path')})")
+    return {"gas_price": price, "detail": f"auxiliary gas price {price} wei (the node's minimum since block 0)"}
 
 
 def _minted_total(ctx: Any) -> dict[str, Any]:
@@ -137,11 +210,13 @@ def _minted_total(ctx: Any) -> dict[str, Any]:
 
 def _before(ctx: Any) -> None:
     setup_block.check_before_initialize(ctx)
-    ctx.sender.set_legacy_gas_price("auxiliary", None if ctx.has("gas_price") else 0)
+    ctx.sender.set_legacy_gas_price("auxiliary", ctx.plan.auxiliary.gas_price)
 
 
 def step(ctx: Any) -> Step:
     actions = [
+        Action(id="4.anchor_genesis", label="AuxiliaryBlockStore.anchorGenesis: trust the genesis block",
+               chain="auxiliary", sender="proposer", build=_anchor_genesis, done_on_chain=_anchored),
         Action(id="4.prove_origin_core", label="KernelGateway.proveOriginCore (account proof)", chain="auxiliary",
                sender="proposer", build=_prove_origin_core, done_on_chain=_kernel_active),
         Action(id="4.prove_block_opening", label="KernelGateway.proveBlockOpening: activate K0", chain="auxiliary",
@@ -152,7 +227,8 @@ def step(ctx: Any) -> Step:
     ]
     mints = []
     stakes = ctx.out("gateway_stakes") if ctx.has("gateway_stakes") else []
-    for stake in stakes:
+    paid = {s["message_hash"] for s in _paid_in_genesis(ctx)} if stakes else set()
+    for stake in [s for s in stakes if s["message_hash"] not in paid]:
         action_id = f"4.mint.{stake['staker']}.{stake['nonce']}"
         mints.append(action_id)
         actions.append(Action(id=action_id, label=f"mint {stake['amount']} wei base coin for {stake['beneficiary']}",
@@ -161,6 +237,14 @@ def step(ctx: Any) -> Step:
     actions.append(Action(id="4.hand_over", label="ProposerSet.handOver to the validators", chain="auxiliary",
                           sender="proposer", after=("4.prove_block_opening",), build=_hand_over,
                           done_on_chain=_handed_over))
-    actions.append(Action(id="4.raise_gas_price", label="raise the auxiliary gas price to the kernel's",
-                          after=(*mints, "4.hand_over"), run=_raise_gas_price))
+    actions.append(Action(id="4.proposer_set_finalized", label="the AuRa engine finalizes the validators in ProposerSet",
+                          after=("4.hand_over",), run=_proposer_set_finalized))
+    actions.append(Action(id="4.raise_gas_price", label="check the auxiliary gas price is the kernel's",
+                          after=(*mints, "4.proposer_set_finalized"), run=_raise_gas_price))
     return Step("4", "Initialize auxiliary", actions, before=_before, finish=_minted_total)
+
+
+def _paid_in_genesis(ctx: Any) -> tuple[dict[str, Any], ...]:
+    from mosaic_tui.steps.auxiliary import paid_in_genesis
+
+    return paid_in_genesis(ctx)

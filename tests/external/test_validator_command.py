@@ -84,3 +84,28 @@ def test_signed_transactions_that_differ_from_the_unsigned_ones_are_refused(
     other = validator.cli("validator", "stake", plan, "--validator", "2", "--signed", str(signed), env=clean_env())
     assert other.returncode == 2 and f"not by validator 2's origin address {validator.origin_address}" in other.stderr
     assert sent(ceremony, validator) == 0
+
+
+def test_a_validator_run_killed_after_signing_resumes_and_signs_nothing_twice(
+        stopped: tuple[Ceremony, OwnValidator]) -> None:
+    from mosaic_tui.journal import Journal
+    from mosaic_tui.validator_stake import journal_path_for
+
+    ceremony, validator = stopped
+    args = ("validator", "stake", str(validator.plan), "--validator", "2", "--key", validator.key_ref, "--yes")
+    # Write 1 binds the journal to the plan, write 2 records the signed approvals: killed before broadcasting.
+    killed = validator.cli(*args, env={**validator.env(), "MOSAIC_TUI_CRASH_AFTER_WRITE": "2"})
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    journal = Journal.load(journal_path_for(validator.plan, 2))
+    signed = {e.action_id: e.tx_hash for e in journal.entries() if e.tx_hash}
+    assert set(signed) == {"2.approve_stake.1", "2.approve_gateway.1"} and sent(ceremony, validator) == 0
+
+    again = validator.cli(*args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "validator 2 is done" in again.stdout
+    journal = Journal.load(journal_path_for(validator.plan, 2))
+    assert {e.action_id: e.tx_hash for e in journal.entries() if e.action_id in signed} == signed
+    assert sent(ceremony, validator) == 3 and all(e.status == "confirmed" for e in journal.entries())
+
+    third = validator.cli(*args)  # nothing left to do: nothing is sent
+    assert third.returncode == 0 and "done in an earlier run" in third.stdout and sent(ceremony, validator) == 3

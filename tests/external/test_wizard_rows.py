@@ -26,8 +26,8 @@ async def test_step_2_page_shows_each_validator_waiting_then_staked(ceremony: Ce
     app = MosaicApp(plan_path=ceremony.plan, devnet_url=ceremony.origin.rpc_url,
                     auxiliary_port=ceremony.auxiliary_port)
     async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
-        app.mode = "own"
-        app.start_deployment()
+        app.session.mode = "own"
+        app.deployment.start_deployment()
         await wait_for(pilot, lambda: "send them: mosaic-tui validator stake mosaic-plan.toml --validator 2"
                        in rows_text(app) and "approved" in rows_text(app), timeout=180,
                        what="validator 1 approved and validator 2 waiting")
@@ -48,5 +48,5 @@ async def test_step_2_page_shows_each_validator_waiting_then_staked(ceremony: Ce
         seen = [tuple(row.state for row in message.event.validators)
                 for message in kinds(messages, m.ValidatorsChecked)]
         assert seen[0][1] == "waiting" and seen[-1][1] == "staked"
-        await wait_for(pilot, lambda: app.finished or app.failure, timeout=240, what="the deployment")
-        assert app.failure is None, app.failure
+        await wait_for(pilot, lambda: app.session.finished or app.session.failure, timeout=240, what="the deployment")
+        assert app.session.failure is None, app.session.failure
