@@ -321,7 +321,8 @@ def load_validators(directory: Path) -> dict[str, ValidatorProcess]:
         raise DevnetError(f"{path} is not a devnet record this program wrote ({error}); remove it.", 2) from None
 
 
-def start_validator(directory: Path, name: str, env_file: Path) -> ValidatorProcess:
+def start_validator(directory: Path, name: str, env_file: Path,
+                    env: dict[str, str] | None = None) -> ValidatorProcess:
     """Start one validator node, detached, logging to <devnet>/<name>.log, and record it."""
     import sys
 
@@ -331,7 +332,7 @@ def start_validator(directory: Path, name: str, env_file: Path) -> ValidatorProc
     with open(log_path, "ab") as log:
         process = subprocess.Popen([sys.executable, "-m", "mosaic_tui.cli", "validator", "run", env_path],
                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+                                   start_new_session=True, env={**os.environ, **(env or {})})
     entry = ValidatorProcess(name, process.pid, env_path, str(log_path))
     validators = load_validators(directory)
     validators[name] = entry

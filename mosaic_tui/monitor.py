@@ -312,7 +312,7 @@ class Monitor:
         head = origin_meta.get("head")
         committed = int(head[0]) if head is not None and bytes(head[1]) != bytes(32) else None
         active = self._active_kernel(auxiliary_meta)
-        total = sum(weight or 0 for weight in weights) if weights and any(w is not None for w in weights) else None
+        total = auxiliary_meta.get("total_weight")
         return MetaStatus(finality["origin"], finality["auxiliary"], committed, origin_meta.get("open_kernel"),
                           active, price, total, voting if known else None)
 
@@ -438,6 +438,9 @@ class Monitor:
                        (), block, lambda value: meta.__setitem__("active_height", value))
         reads.add("eth_gasPrice", ("eth_gasPrice", []), _quantity, lambda value: meta.__setitem__("gas_price", value))
         place = self.addresses.get("polling_place")
+        if place:
+            reads.call("PollingPlace.totalWeight", place, _function("PollingPlace", "totalWeight"), (), block,
+                       _put(meta, "total_weight"))
         identifiers = (("last_vote", self.addresses.get("core_identifier")),
                        ("last_origin_vote", self.addresses.get("origin_core_identifier")))
         if place:

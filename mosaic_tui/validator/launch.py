@@ -29,5 +29,6 @@ def start_devnet_validators(directory: Path, plan: Any, out_dir: Path) -> list[d
             continue
         env_file = Path(out_dir) / export.env_file_name(plan, index)
         if env_file.is_file():
-            started.append(devnet.start_validator(directory, name, env_file))
+            # anvil is no AuRa engine: the nodes play its finalizeChange when the sealer set changes.
+            started.append(devnet.start_validator(directory, name, env_file, env={"MOSAIC_TUI_DEVNET_ENGINE": "1"}))
     return started

@@ -21,6 +21,7 @@ Per pass, in this order, each one line in the log when it did something:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from mosaic_tui.chain import proofs
 from mosaic_tui.chain.header import verified_header
 from mosaic_tui.chain.rpc import RpcUnavailable, is_transient
 from mosaic_tui.errors import MosaicError
+from mosaic_tui.genesis import SYSTEM_ADDRESSES
 from mosaic_tui.metablock import ZERO_HASH, Transition, Vote
 from mosaic_tui.steps.common import kernel_hash_key
 from mosaic_tui.validator.chains import Chain, Skipped, connect, open_key, sign_vote
@@ -43,6 +45,9 @@ MAX_REPORTS = 24  # headers per chain per pass
 REPORT_HEADROOM = 40_000
 VOTE_HEADROOM = 200_000
 COMMIT_HEADROOM = 1_500_000
+# Set by the devnet that starts the node: anvil is no AuRa engine, so a validator plays the engine's
+# finalizeChange system call once a new proposer set was signalled.
+DEVNET_ENGINE_ENV = "MOSAIC_TUI_DEVNET_ENGINE"
 VERIFY_VOTE = "verifyVote(bytes32,bytes32,bytes32,uint256,uint256,uint8,bytes32,bytes32)"
 
 
@@ -87,6 +92,8 @@ class ValidatorNode:
                        "auxiliary": self.aux.contract("AuxiliaryBlockStore", config.auxiliary_block_store)}
         self.polling_place = self.aux.contract("PollingPlace", config.polling_place)
         self.gateway = self.aux.contract("KernelGateway", config.kernel_gateway)
+        self.proposer_set = self.aux.contract("ProposerSet", SYSTEM_ADDRESSES["ProposerSet"])
+        self.devnet_engine = bool(os.environ.get(DEVNET_ENGINE_ENV))
         self.core = self.origin.contract("OriginCore", config.origin_core)
         self.identifiers = {"auxiliary": config.core_identifier,
                             "origin": bytes(self.aux.call(self.polling_place.functions.originCoreIdentifier()))}
@@ -120,6 +127,7 @@ class ValidatorNode:
             ("vote origin", lambda: self.vote("origin")),
             ("commit", self.commit),
             ("prove kernel", self.prove_kernel),
+            ("follow", self.follow_kernel),
         ]
         for name, duty in duties:
             if self.stop.is_set():
@@ -469,6 +477,32 @@ class ValidatorNode:
             self.status.proven += 1
         self.say("prove kernel", f"proved kernel {want} at origin block {final_height} "
                                  f"({'active' if ok else 'not mined yet'})")
+
+
+    # -- the sealers follow the active kernel -----------------------------------------------------------
+
+    def follow_kernel(self) -> None:
+        """ProposerSet.followKernel once PollingPlace's validators differ from the sealers (after a
+        kernel with joiners was proven); the AuRa engine enacts the signalled set."""
+        place_set = self.proposer_set
+        if self.devnet_engine and self._rank() == 0 and not self.aux.call(place_set.functions.finalized()):
+            from types import SimpleNamespace
+
+            from mosaic_tui.steps.auxiliary import devnet_engine_finalize
+
+            price = int(self.aux.read("reading the gas price", lambda: self.aux.w3.eth.gas_price))
+            if devnet_engine_finalize(self.config.auxiliary_endpoint,
+                                      SimpleNamespace(auxiliary=SimpleNamespace(gas_price=price))):
+                self.say("follow", "the devnet's engine enacted the signalled proposer set (finalizeChange)")
+            return
+        if not self.aux.call(place_set.functions.kernelSetDiffers()):
+            return
+        if self._rank() != 0 and not self._waited("follow", self._stall_seconds("auxiliary")):
+            return
+        sent = self.aux.wait(self.aux.send([("follow kernel", place_set.functions.followKernel())]))
+        listed, _ = self.aux.call(self.polling_place.functions.getValidators())
+        self.say("follow", f"signalled {len(listed)} sealers to ProposerSet (followKernel, "
+                           f"{'mined' if sent[0].receipt is not None else 'pending'})")
 
 
 def _discard() -> Any:

@@ -70,6 +70,33 @@ def test_one_down_keeps_finality_two_down_halt_it_restart_catches_up(world: Vali
     wait_for(lambda: (world.committed() or 0) > committed, 150, "a meta-block committed after the restart")
 
 
+def test_a_validator_who_joins_on_origin_is_proven_and_seals(world: ValidatorWorld) -> None:
+    """A deposit on origin joins with the next kernel; the nodes prove it, PollingPlace lists it, and
+    ProposerSet follows (followKernel, enacted by the devnet's stand-in for the AuRa engine)."""
+    from mosaic_tui import keys
+    from mosaic_tui.contracts import load_artifact
+    from tests.helpers import transact
+
+    newcomer = keys.dev_signer(777).address
+    deployer = keys.dev_signer(0).address  # anvil unlocks its own dev accounts
+    origin = world.origin_w3
+    stake = origin.eth.contract(address=world.core.functions.stake().call(), abi=load_artifact("Stake")["abi"])
+    token = origin.eth.contract(address=world.deployed["origin"]["ost"], abi=load_artifact("EIP20Token")["abi"])
+    amount = stake.functions.minimumDeposit().call()
+    transact(origin, token.functions.approve(stake.address, amount), deployer)
+    transact(origin, stake.functions.deposit(newcomer, amount), deployer)
+    proposer_set = world.aux_w3.eth.contract(address=world.deployed["auxiliary"]["proposer_set"],
+                                             abi=load_artifact("ProposerSet")["abi"])
+    wait_for(lambda: newcomer in world.polling_place.functions.getValidators().call()[0], 240,
+             "the newcomer's kernel to be proven into PollingPlace")
+    wait_for(lambda: newcomer in proposer_set.functions.getValidators().call(), 120,
+             "ProposerSet to list the newcomer")
+    assert len(proposer_set.functions.getValidators().call()) == 5
+    # Four of five still hold over 2/3 of the weight: finality goes on without the newcomer's votes.
+    before = world.finalised()
+    wait_for(lambda: world.finalised() >= before + 2 * EPOCH, 120, "finality with the newcomer silent")
+
+
 def test_devnet_down_stops_every_validator_node(tmp_path: Path, world: ValidatorWorld) -> None:
     running = [entry for entry in devnet.load_validators(world.directory).values() if entry.is_ours()]
     assert len(running) == 4
