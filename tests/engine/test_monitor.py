@@ -207,7 +207,8 @@ def test_a_wrong_contract_address_fails_only_its_own_column(chains: TwoChains) -
     assert all(row.in_polling_place is None and row.stake_weight is None for row in snapshot.rows)
     assert all(row.in_proposer_set is False and row.ost_balance for row in snapshot.rows)
     assert snapshot.auxiliary.errors == (
-        "auxiliary chain: PollingPlace.getValidators failed (empty answer (no contract code at that address?)).",)
+        "auxiliary chain: PollingPlace.totalWeight failed (empty answer (no contract code at that address?)).",
+        "auxiliary chain: PollingPlace.getValidators failed (empty answer (no contract code at that address?)).")
     (error,) = snapshot.origin.errors
     assert error.startswith("origin chain: Stake.openHeight failed (execution reverted")
 
