@@ -20,7 +20,14 @@ from mosaic_tui.errors import StepFailed
 from mosaic_tui.metablock import genesis_kernel
 from mosaic_tui.runner import Action, Step, Tx
 from mosaic_tui.setup_block import KeptProofs
-from mosaic_tui.steps.common import OPEN_KERNEL_HASH_SLOT, STAKED_MESSAGES_SLOT
+from mosaic_tui.steps.common import (
+    OPEN_KERNEL_HASH_SLOT,
+    OPENING_BASE,
+    OPENING_CALLDATA_PER_VALIDATOR,
+    OPENING_PER_VALIDATOR,
+    STAKED_MESSAGES_SLOT,
+    opening_parts,
+)
 
 
 def _height(ctx: Any) -> int:
@@ -124,13 +131,69 @@ def _k0(ctx: Any) -> Any:
     return genesis_kernel([v.auxiliary_address for v in plan.validators], [v.stake for v in plan.validators])
 
 
-def _prove_block_opening(ctx: Any) -> Tx:
-    proof = _kept(ctx).origin_core
-    kernel = _k0(ctx)
-    data = ctx.call_data("KernelGateway", "proveBlockOpening", kernel.height, kernel.parent,
-                         list(kernel.updated_validators), list(kernel.updated_weights),
-                         proofs.storage_proof_nodes(proof), _height(ctx))
-    return Tx(ctx.out("kernel_gateway"), data)
+def _prove_opening(function: str) -> Any:
+    """KernelGateway.proveBlockOpening (K0 in one transaction) or proveKernelOpening (the first of its parts)."""
+    def build(ctx: Any) -> Tx:
+        proof = _kept(ctx).origin_core
+        kernel = _k0(ctx)
+        data = ctx.call_data("KernelGateway", function, kernel.height, kernel.parent,
+                             list(kernel.updated_validators), list(kernel.updated_weights),
+                             proofs.storage_proof_nodes(proof), _height(ctx))
+        return Tx(ctx.out("kernel_gateway"), data)
+    return build
+
+
+def _activate_part(end: int, size: int) -> Any:
+    """A part cannot be estimated before the proof (or the part before it) is mined, so it carries its gas
+    from the measured constants (rounded up; unused gas is not paid for)."""
+    def build(ctx: Any) -> Tx:
+        kernel = _k0(ctx)
+        need = OPENING_BASE + len(kernel.updated_validators) * OPENING_CALLDATA_PER_VALIDATOR + \
+            size * OPENING_PER_VALIDATOR
+        gas = min(ctx.plan.auxiliary.gas_limit, int(need * 1.25) + 20_000)
+        return Tx(ctx.out("kernel_gateway"), ctx.call_data("KernelGateway", "activateKernelPart",
+                                                           list(kernel.updated_validators),
+                                                           list(kernel.updated_weights), end), gas=gas)
+    return build
+
+
+def _k0_pending_or_active(ctx: Any) -> dict[str, Any] | None:
+    pending = ctx.read("KernelGateway", "auxiliary", ctx.out("kernel_gateway"), "pendingKernel")
+    return {} if bytes(pending[0]) == _k0(ctx).hash() else _kernel_active(ctx)
+
+
+def _part_applied(end: int) -> Any:
+    def check(ctx: Any) -> dict[str, Any] | None:
+        if _kernel_active(ctx) is not None:
+            return {}
+        pending = ctx.read("KernelGateway", "auxiliary", ctx.out("kernel_gateway"), "pendingKernel")
+        return {} if bytes(pending[0]) == _k0(ctx).hash() and int(pending[5]) >= end else None
+    return check
+
+
+def _opening_actions(ctx: Any) -> list[Action]:
+    """K0 activated in one transaction when it fits an auxiliary block, else proven once and applied in parts."""
+    parts = opening_parts(len(ctx.plan.validators), ctx.plan.auxiliary.gas_limit)
+    if not parts:  # None: one transaction; []: cannot fit, the estimate will say so
+        return [Action(id="4.prove_block_opening", label="KernelGateway.proveBlockOpening: activate K0",
+                       chain="auxiliary", sender="proposer", after=("4.prove_origin_core",),
+                       build=_prove_opening("proveBlockOpening"), done_on_chain=_kernel_active)]
+    actions = [Action(id="4.prove_kernel_opening", label="KernelGateway.proveKernelOpening: prove K0",
+                      chain="auxiliary", sender="proposer", after=("4.prove_origin_core",),
+                      build=_prove_opening("proveKernelOpening"), done_on_chain=_k0_pending_or_active)]
+    previous, end = "4.prove_kernel_opening", 0
+    for number, size in enumerate(parts):
+        end += size
+        last = number == len(parts) - 1
+        action_id = "4.prove_block_opening" if last else f"4.activate_kernel_part.{number}"
+        label = "KernelGateway.activateKernelPart: last part, activate K0" if last else \
+            f"KernelGateway.activateKernelPart: validators {end - size + 1}-{end} of K0"
+        actions.append(Action(id=action_id, label=label, chain="auxiliary", sender="proposer",
+                              after_signed=(previous,), build=_activate_part(end, size),
+                              done_on_chain=_kernel_active if last else _part_applied(end),
+                              after=("4.prove_origin_core",)))
+        previous = action_id
+    return actions
 
 
 def _kernel_active(ctx: Any) -> dict[str, Any] | None:
@@ -219,9 +282,7 @@ def step(ctx: Any) -> Step:
                chain="auxiliary", sender="proposer", build=_anchor_genesis, done_on_chain=_anchored),
         Action(id="4.prove_origin_core", label="KernelGateway.proveOriginCore (account proof)", chain="auxiliary",
                sender="proposer", build=_prove_origin_core, done_on_chain=_kernel_active),
-        Action(id="4.prove_block_opening", label="KernelGateway.proveBlockOpening: activate K0", chain="auxiliary",
-               sender="proposer", after=("4.prove_origin_core",), build=_prove_block_opening,
-               done_on_chain=_kernel_active),
+        *_opening_actions(ctx),
         Action(id="4.prove_gateway", label="OSTPrime.proveGateway (account proof)", chain="auxiliary",
                sender="proposer", build=_prove_gateway),
     ]

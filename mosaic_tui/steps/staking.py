@@ -1,9 +1,11 @@
 """Step 2, staking: validators approve and Stake.initialize opens K0; everyone stakes in OSTGateway.
 
 Every approval goes out in one round, then initialize and all gateway stakes in the next, so the
-step takes two block rounds whatever the number of validators. The block that holds the last of
-them is the origin set-up block that the auxiliary chain later trusts and proves against; the step
-ends once it is confirmed and its proofs are kept (see setup_block.py).
+step takes two block rounds whatever the number of validators -- unless the genesis set is too
+large for one origin block: then `Stake.registerValidators` chunks go out in that second round and
+`initialize` (the last chunk, opening K0) in a third. The block that holds the last of them is the
+origin set-up block that the auxiliary chain later trusts and proves against; the step ends once it
+is confirmed and its proofs are kept (see setup_block.py).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from mosaic_tui.errors import StepFailed
 from mosaic_tui.runner import Action, Step, Tx
-from mosaic_tui.steps.common import ost_address
+from mosaic_tui.steps.common import genesis_chunks, ost_address
 
 
 def _allowance(ctx: Any, owner: str, spender: str) -> int:
@@ -28,6 +31,66 @@ def _once_initialized(check: Any) -> Any:
     def done(ctx: Any) -> dict[str, Any] | None:
         return {} if _initialized(ctx) else check(ctx)
     return done
+
+
+def _registered(ctx: Any, auxiliary_address: str) -> bool:
+    entry = ctx.read("Stake", "origin", ctx.out("stake"), "validators", auxiliary_address)
+    return int(entry[1]) > 0
+
+
+def _origin_gas_limit(ctx: Any) -> int:
+    origin = ctx.origin
+    return int(origin.call("reading the block gas limit", lambda: origin.w3.eth.get_block("latest")["gasLimit"]))
+
+
+def _genesis_actions(ctx: Any, approvals: list[str]) -> list[Action]:
+    """Stake.initialize in one transaction when the genesis set fits a block; else registerValidators
+    in chunks (each chunk signed after the previous one, so they register in plan order, which is
+    K0's order), then initialize with the last chunk once the others are mined."""
+    plan = ctx.plan
+    count = len(plan.validators)
+    chunks = genesis_chunks(count, _origin_gas_limit(ctx)) if count else [0]
+    if not chunks:
+        raise StepFailed("2", "2.initialize_stake", "not even one validator fits the origin block gas limit in "
+                                                    "Stake.initialize")
+    actions: list[Action] = []
+    start = 0
+    previous: str | None = None
+    for number, size in enumerate(chunks):
+        members = range(start, start + size)
+        last = number == len(chunks) - 1
+        action_id = "2.initialize_stake" if last else f"2.register_validators.{number}"
+        function = "initialize" if last else "registerValidators"
+
+        def build(c: Any, members: range = members, function: str = function) -> Tx:
+            chosen = [plan.validators[i] for i in members]
+            return Tx(c.out("stake"), c.call_data("Stake", function, [v.origin_address for v in chosen],
+                                                  [v.auxiliary_address for v in chosen], [v.stake for v in chosen]))
+
+        def registered(c: Any, members: range = members) -> dict[str, Any] | None:
+            # A chunk registers all or nothing, so its last validator tells.
+            return {} if _initialized(c) or _registered(c, plan.validators[members[-1]].auxiliary_address) else None
+
+        # Its members' approvals (and the wait for the external validators' approvals, if any).
+        needed = tuple(a for a in approvals if not a.startswith("2.approve_stake.")
+                       or int(a.rsplit(".", 1)[1]) in members)
+        if last:
+            label = "Stake.initialize: pull the stakes and open kernel K0"
+            if len(chunks) > 1:
+                label = (f"Stake.initialize: validators {start + 1}-{start + size} and open kernel K0" if size else
+                         f"Stake.initialize: open kernel K0 with all {count} validators")
+            actions.append(Action(id=action_id, label=label, chain="origin", sender="deployer",
+                                  after=needed + ((previous,) if previous else ()), build=build,
+                                  done_on_chain=lambda c: {} if _initialized(c) else None))
+        else:
+            actions.append(Action(id=action_id, label=f"Stake.registerValidators: validators {start + 1}-"
+                                                      f"{start + size} (of {count})",
+                                  chain="origin", sender="deployer", after=needed,
+                                  after_signed=(previous,) if previous else (), build=build,
+                                  done_on_chain=registered))
+        previous = action_id
+        start += size
+    return actions
 
 
 def _stake_event(ctx: Any, receipt: Any) -> dict[str, Any]:
@@ -84,20 +147,14 @@ def step(ctx: Any) -> Step:
         actions += own[index][:2]
     actions.append(approve("2.approve_gateway.deployer", "deployer approves its gateway stake", "deployer",
                            ctx.signer("deployer").address, "ost_gateway", plan.deployer_gateway_stake))
-    waits = external.actions(ctx, after_signed=tuple(approvals) + ("2.approve_gateway.deployer",))
+    # The waits start once nothing of the coordinator's own is in flight: they block the runner for as
+    # long as people take, and a transaction waiting unwatched that long would miss its replacement.
+    own_ids = [action.id for index, _ in held for action in own[index]]
+    waits = external.actions(ctx, quiet_after=(*own_ids, "2.approve_gateway.deployer", "2.gateway_stake.deployer"))
     actions += waits
     approvals += [action.id for action in waits[:1]]
 
-    def initialize_args(c: Any) -> Tx:
-        origins = [v.origin_address for v in plan.validators]
-        auxiliaries = [v.auxiliary_address for v in plan.validators]
-        stakes = [v.stake for v in plan.validators]
-        return Tx(c.out("stake"), c.call_data("Stake", "initialize", origins, auxiliaries, stakes))
-
-    actions.append(Action(
-        id="2.initialize_stake", label="Stake.initialize: pull the stakes and open kernel K0", chain="origin",
-        sender="deployer", after=tuple(approvals), build=initialize_args,
-        done_on_chain=lambda c: {} if _initialized(c) else None))
+    actions += _genesis_actions(ctx, approvals)
 
     for index, _ in held:
         actions.append(own[index][2])

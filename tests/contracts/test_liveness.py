@@ -24,7 +24,6 @@ from web3.logs import DISCARD
 from mosaic_tui import metablock
 from mosaic_tui.chain import proofs
 from mosaic_tui.steps.common import OPEN_KERNEL_HASH_SLOT, kernel_hash_key
-from tests.contracts import aux_setup
 from tests.contracts.aux_setup import ORIGIN_EPOCH, TwoChains
 from tests.contracts.origin_world import OST, OriginWorld, build_origin, make_validators, reason_of
 from tests.helpers import deploy, transact
