@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| {name} ({large} validators) | {m.gas_used:,} | {m.floor:,} | {m.gas_used / m.floor:.2f} | "
               f"{p['intrinsic']:,} + {p['calldata']:,} + {p['storage']:,} + {p['logs']:,} + {p['code']:,} + "
               f"{p['value']:,} |")
-    print(f"\n| per validator | gas | floor | ratio | why above 1.3 (if) |")
+    print("\n| per validator | gas | floor | ratio | why above 1.3 (if) |")
     print("|---|---:|---:|---:|---|")
     for name in PER_VALIDATOR_TX:
         m = runs[large].get(name)
