@@ -156,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     genesis_verify.add_argument("plan", type=Path)
     genesis_verify.add_argument("--genesis", type=Path, default=None,
                                 help="the genesis.json to check (spec.json beside it); default: step 3's")
+    genesis_verify.add_argument("--deployment", type=Path, default=None,
+                                help="the coordinator's deployment.toml, for a validator without the journal "
+                                     "(default: beside the genesis file, when the journal is not there)")
 
     devnet = commands.add_parser("devnet", help="the local origin (and auxiliary) anvil nodes")
     devnet_commands = devnet.add_subparsers(dest="devnet_command", metavar="ACTION", required=True)
@@ -338,7 +341,6 @@ def _passphrase_prompt() -> Any:
     import getpass
 
     from mosaic_tui import keys
-
     from mosaic_tui.errors import InputError
 
     def ask(ref: Any) -> str:
@@ -367,18 +369,27 @@ def _genesis(args: argparse.Namespace) -> int:
     from mosaic_tui import genesis_verify
     from mosaic_tui.chain.rpc import make_web3
     from mosaic_tui.errors import InputError
+    from mosaic_tui.journal import Journal, journal_path
+    from mosaic_tui.plan import load_plan
 
-    plan, journal = _loaded(args.plan)
-    outputs = journal.outputs()
+    plan = load_plan(args.plan)
+    outputs = Journal.load(journal_path(args.plan)).outputs() if journal_path(args.plan).exists() else {}
     needed = ("initial_proposer", "origin_core", "ost_gateway", "setup_block_number", "setup_block_hash",
               "setup_state_root", "setup_timestamp", "gateway_stakes")
-    missing = [key for key in needed if key not in outputs]
-    if missing:
-        raise InputError("plan", f"its journal has no {missing[0]} yet: the genesis is derived once step 2 "
-                                 "and step 3 have run (copy the journal beside the plan)")
     path = args.genesis or Path(outputs.get("genesis_path") or plan.out_path(args.plan) / "genesis.json")
+    w3 = make_web3(plan.origin.rpc)
+    if args.deployment is not None or any(key not in outputs for key in needed):
+        deployment = args.deployment or path.with_name("deployment.toml")
+        if not deployment.is_file():
+            raise InputError("--deployment", f"no journal of this plan with the set-up block, and no {deployment}; "
+                                             "give the coordinator's deployment.toml")
+        try:
+            outputs = genesis_verify.outputs_from_deployment(deployment, w3)
+        except genesis_verify.GenesisMismatch as error:
+            print(f"DIFFERS  {error}", file=sys.stderr, flush=True)
+            return EXIT_FAILED
     try:
-        verified = genesis_verify.verify(plan, outputs, path, make_web3(plan.origin.rpc))
+        verified = genesis_verify.verify(plan, outputs, path, w3)
     except genesis_verify.GenesisMismatch as error:
         print(f"DIFFERS  {error}", file=sys.stderr, flush=True)
         return EXIT_FAILED

@@ -96,6 +96,8 @@ def validator_rows(event: ev.ValidatorsAwaited) -> list[str]:
 
 def print_preflight(report: PreflightReport, stream: Any = None) -> None:
     out = stream or sys.stdout
+    for change in report.changes:
+        print(f"plan changed since the deployment started, accepted: {change}", file=out)
     print(f"origin chain {report.chain_id} at block {report.block}; fee estimate "
           f"{format_amount(report.fee_per_gas, 'gwei')} per gas", file=out)
     print(f"{'step':<5} {'what':<52} {'gas':>12} {'cost':>22}", file=out)

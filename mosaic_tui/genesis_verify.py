@@ -6,7 +6,8 @@ kernel in OriginCore and every gateway stake in OSTGateway are read with eth_get
 and each proof is checked here against the block's state root; the open kernel must be the plan's
 K0 and each stake's message hash must be the one its fields give. From those the genesis is built
 again (the constructors run on a throwaway anvil, as in step 3) and genesis.json and spec.json are
-compared byte for byte. spec.json's `nodes` (the authority nodes' enode URLs) are taken from the
+compared byte for byte. A validator without the coordinator's journal gives the coordinator's
+deployment.toml instead (`outputs_from_deployment`). spec.json's `nodes` (the authority nodes' enode URLs) are taken from the
 file checked: they are peer hints, not part of the chain.
 """
 
@@ -149,6 +150,52 @@ def check_origin(plan: Plan, outputs: Mapping[str, Any], w3: Any) -> None:
             raise GenesisMismatch(f"OSTGateway holds no stake {stake['message_hash']} at the set-up block")
 
 
+LOG_WINDOW = 10_000  # blocks per eth_getLogs query (what public providers accept)
+
+
+def outputs_from_deployment(path: Path, w3: Any) -> dict[str, Any]:
+    """The genesis inputs for a validator without the coordinator's journal: the addresses and set-up
+    block from the coordinator's deployment.toml, everything else from the origin chain (the block's
+    state root and time; the gateway stakes paid in the genesis, found by their beneficiary, the
+    initial proposer, in OSTGateway's StakeIntentDeclared events up to the set-up block)."""
+    import tomllib
+
+    from eth_utils import keccak
+
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        origin, auxiliary = document["origin"], document["auxiliary"]
+        outputs: dict[str, Any] = {"initial_proposer": auxiliary["initial_proposer"],
+                                   "origin_core": origin["origin_core"], "ost_gateway": origin["ost_gateway"],
+                                   "setup_block_number": int(origin["setup_block_number"]),
+                                   "setup_block_hash": origin["setup_block_hash"]}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise GenesisMismatch(f"{path} is not a deployment.toml with the set-up block and addresses ({error})") from None
+    number = outputs["setup_block_number"]
+    block = w3.eth.get_block(number)
+    outputs["setup_state_root"] = block["stateRoot"].to_0x_hex()
+    outputs["setup_timestamp"] = int(block["timestamp"])
+    topic = "0x" + keccak(text="StakeIntentDeclared(bytes32,address,address,uint256,uint256)").hex()
+    beneficiary = "0x" + "00" * 12 + outputs["initial_proposer"][2:].lower()
+    stakes: list[dict[str, Any]] = []
+    high = number
+    while not stakes and high >= 0:
+        low = max(high - LOG_WINDOW + 1, 0)
+        logs = w3.eth.get_logs({"address": outputs["ost_gateway"], "fromBlock": low, "toBlock": high,
+                                "topics": [topic, None, None, beneficiary]})
+        for log in logs:
+            amount, nonce = int.from_bytes(bytes(log["data"])[:32], "big"), int.from_bytes(bytes(log["data"])[32:64], "big")
+            stakes.append({"message_hash": log["topics"][1].to_0x_hex(),
+                           "staker": "0x" + bytes(log["topics"][2])[12:].hex(), "beneficiary": outputs["initial_proposer"],
+                           "amount": amount, "nonce": nonce})
+        high = low - 1
+    if not stakes:
+        raise GenesisMismatch(f"OSTGateway holds no stake for the initial proposer {outputs['initial_proposer']} "
+                              f"up to the set-up block {number}")
+    outputs["gateway_stakes"] = stakes
+    return outputs
+
+
 def inputs_from(outputs: Mapping[str, Any]) -> genesis.GenesisInputs:
     proposer = str(outputs["initial_proposer"]).lower()
     deployer_stakes = tuple(dict(s) for s in outputs["gateway_stakes"] if str(s["beneficiary"]).lower() == proposer)
@@ -183,4 +230,5 @@ def verify(plan: Plan, outputs: Mapping[str, Any], genesis_path: Path, w3: Any) 
     return Verified(built.hash, genesis_path, spec_path)
 
 
-__all__ = ["GenesisMismatch", "Verified", "check_origin", "inputs_from", "proven_value", "verify"]
+__all__ = ["GenesisMismatch", "Verified", "check_origin", "inputs_from", "outputs_from_deployment", "proven_value",
+           "verify"]

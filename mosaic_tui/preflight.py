@@ -47,6 +47,7 @@ class PreflightReport:
     costs: list[StepCost] = field(default_factory=list)
     problems: list[InputError] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # what will be sent, one line per transaction
+    changes: list[str] = field(default_factory=list)  # harmless plan changes since the deployment started
     external: list[str] = field(default_factory=list)  # which validators act for themselves, one line each
 
     @property
@@ -176,7 +177,7 @@ def _costs(ctx: Any, fee: int) -> list[StepCost]:
     if not ctx.journal.is_step_done("2"):
         validators = count * VALIDATOR_ORIGIN_GAS
         costs.append(StepCost("2", "Staking (validators, each pays its own)", validators, validators * fee))
-    costs.append(StepCost("3-4", "Auxiliary chain (zero gas price during the bootstrap)", 0, 0))
+    costs.append(StepCost("3-4", "Auxiliary chain (no ETH: the proposer pays base coin from the genesis)", 0, 0))
     return costs
 
 
@@ -217,6 +218,9 @@ def run_preflight(ctx: Any) -> PreflightReport:
     if not plan.devnet and not ctx.journal.is_step_done("2"):
         _balance_problems(ctx, signers, fee, add)
     _gas_limit_problems(ctx, add)
+    _auxiliary_problems(ctx, signers, add)
+    if not problems:  # the trial starts a throwaway node: only for an otherwise sound plan
+        _genesis_trial(ctx, signers.get("proposer"), add)
     report.external = _external_lines(ctx)
     return report
 
@@ -255,7 +259,59 @@ def _open_signers(ctx: Any, add: Any) -> dict[str, Any]:
             opened[role] = ctx.signer(role)
         except InputError as error:
             add(error.field, error.message)
+    _auxiliary_keys(ctx, add)
+    proposer = opened.get("proposer")
+    if proposer is not None:
+        _proposer_matches_the_journal(ctx, proposer.address, add)
+    deployer = opened.get("deployer")
+    if deployer is not None:
+        _deployer_matches_the_journal(ctx, deployer.address, add)
     return opened
+
+
+def _auxiliary_keys(ctx: Any, add: Any) -> None:
+    """Each validator's auxiliary key opens and is the key of its auxiliary_address: the validator votes
+    with it once the chain runs, and a key that fails then has locked its stake for nothing."""
+    from mosaic_tui import keys
+
+    for index, validator in enumerate(ctx.plan.validators):
+        ref, field_name = validator.auxiliary_key, f"validators[{index}].auxiliary_key"
+        if ref is None or ref.kind not in ("dev", "keyring", "keystore"):
+            continue  # node: unlocked on the validator's own node; external: opened on its own machine
+        try:
+            signer = keys.open_signer(ref, field_name, base=ctx.plan_path.parent, passphrase=ctx.passphrase)
+        except InputError as error:
+            add(error.field, error.message)
+            continue
+        if signer.address != validator.auxiliary_address:
+            add(field_name, f"opens the key of {signer.address}, but auxiliary_address is "
+                            f"{validator.auxiliary_address}.")
+
+
+def _proposer_matches_the_journal(ctx: Any, address: str, add: Any) -> None:
+    """Once step 2 named the initial proposer (the beneficiary of the deployer's gateway stake) or step 3
+    wrote it into the genesis, its key may not change: the base coin and the bootstrap rights are its."""
+    outputs = ctx.journal.outputs()
+    known = outputs.get("initial_proposer")
+    if known is None:
+        entry = ctx.journal.entry("2.gateway_stake.deployer")
+        stake = entry.outputs.get("_stake") if entry is not None else None
+        known = stake.get("beneficiary") if isinstance(stake, dict) else None
+    if known is not None and str(known).lower() != address.lower():
+        add("auxiliary.initial_proposer", f"opens the key of {address}, but this deployment's initial proposer is "
+                                          f"{known} (in the journal since step 2); use that key.")
+
+
+def _deployer_matches_the_journal(ctx: Any, address: str, add: Any) -> None:
+    """A changed origin.deployer reference must still open the account that sent the deployer's transactions."""
+    for entry in ctx.journal.entries():
+        deployer_action = entry.action_id.startswith(("0.", "1.")) or entry.action_id in (
+            "2.initialize_stake", "2.approve_gateway.deployer", "2.gateway_stake.deployer")
+        if deployer_action and entry.sender:
+            if entry.sender.lower() != address.lower():
+                add("origin.deployer", f"opens the key of {address}, but this deployment's deployer is {entry.sender} "
+                                       f"(it sent {entry.action_id}); use that key.")
+            return
 
 
 def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> None:
@@ -274,6 +330,8 @@ def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> 
             add("origin.deployer_gateway_stake", f"the deployer {deployer.address} holds "
                 f"{units.format_amount(ost_of(deployer.address), 'OST')}, less than its gateway stake.")
         for index, validator in enumerate(plan.validators):
+            if validator.origin_key.is_external and ctx.has("stake"):
+                continue  # it already acts on its own; step 2's rows show what it still lacks
             need = (0 if initialized or index in staked else validator.stake) + \
                 (0 if ctx.journal.confirmed(f"2.gateway_stake.{index}") else validator.gateway_stake)
             if need == 0:
@@ -335,3 +393,164 @@ def _gas_limit_problems(ctx: Any, add: Any) -> None:
         add("auxiliary.gas_limit", f"handing the auxiliary chain over to {count} validators (ProposerSet.handOver) "
                                    f"needs more than the auxiliary block gas limit of {auxiliary_limit:,}; at most "
                                    f"{most} validators fit these gas limits.")
+
+
+# Chain ids of public networks: an auxiliary chain with one of them would make its signed
+# transactions valid there too (EIP-155 replay protection works by chain id only).
+PUBLIC_CHAIN_IDS = {1: "Ethereum mainnet", 5: "Goerli", 10: "OP Mainnet", 56: "BNB Smart Chain", 100: "Gnosis",
+                    137: "Polygon", 8453: "Base", 17000: "Holesky", 42161: "Arbitrum One", 43114: "Avalanche C-Chain",
+                    11155111: "Sepolia", 560048: "Hoodi"}
+# Proofs from a real origin chain are deeper than a devnet's: room for that many trie nodes, each up
+# to 532 bytes of calldata (16 gas a byte) plus its hashing and decoding.
+ACCOUNT_PROOF_NODES, STORAGE_PROOF_NODES, PROOF_NODE_GAS = 10, 8, 20_000
+# Gas of steps 4's calls apart from their proofs, measured on anvil (4 validators) with room to spare.
+# (K0's validators and the hand-over are split over blocks as needed: see _gas_limit_problems.)
+STEP4_GAS = {"prove_origin_core": 150_000, "prove_gateway": 150_000, "mint": 220_000, "prove_block_opening": 200_000}
+
+
+def _auxiliary_problems(ctx: Any, signers: dict[str, Any], add: Any) -> None:
+    """What steps 3-5 need from the plan, checked before the first origin transaction: the contracts'
+    rules on the core identifier, the chain ids, and every auxiliary transaction of step 4 within a block
+    (the auxiliary contracts themselves are built into the genesis, see _genesis_trial)."""
+    plan = ctx.plan
+    identifier = plan.core_identifier
+    if identifier is not None and int(identifier[18:], 16) == 0:
+        add("core.identifier", f"its last 12 bytes (the auxiliary part) are zero, so it equals the identifier of the "
+                               "origin chain's own checkpoints and PollingPlace refuses it in step 3; end it with "
+                               f"the auxiliary chain id: {units.default_core_identifier(plan.origin.chain_id, plan.auxiliary.chain_id)}.")
+    if plan.auxiliary.chain_id in PUBLIC_CHAIN_IDS and not plan.devnet:
+        add("auxiliary.chain_id", f"{plan.auxiliary.chain_id} is the chain id of {PUBLIC_CHAIN_IDS[plan.auxiliary.chain_id]}; "
+                                  "transactions signed for the auxiliary chain would be valid there too. Choose an "
+                                  "unused chain id.")
+    limit = plan.auxiliary.gas_limit
+    needs = {"KernelGateway.proveOriginCore": STEP4_GAS["prove_origin_core"] + ACCOUNT_PROOF_NODES * PROOF_NODE_GAS,
+             "OSTPrime.proveGateway": STEP4_GAS["prove_gateway"] + ACCOUNT_PROOF_NODES * PROOF_NODE_GAS,
+             "OSTPrime.mint": STEP4_GAS["mint"] + STORAGE_PROOF_NODES * PROOF_NODE_GAS,
+             "KernelGateway.proveBlockOpening (its proof)": STEP4_GAS["prove_block_opening"]
+             + STORAGE_PROOF_NODES * PROOF_NODE_GAS}
+    over = {what: gas for what, gas in needs.items() if gas > limit}
+    if over:
+        listed = ", ".join(f"{what} about {gas:,}" for what, gas in over.items())
+        add("auxiliary.gas_limit", f"the auxiliary block gas limit of {limit:,} is too small for steps 3-4: {listed} "
+                                   f"gas; set it to at least {max(over.values()):,}.")
+
+
+def _genesis_trial(ctx: Any, proposer: Any, add: Any) -> None:
+    """Step 3 runs the six auxiliary constructors into the genesis; run them now, on a throwaway chain,
+    with the plan's values and stand-ins for what steps 1-2 will produce, so that any rule of theirs the
+    plan breaks is found before a stake is locked (genesis.build_system_state, exactly as step 3 runs it)."""
+    from mosaic_tui import genesis
+
+    if proposer is None or any(e.action_id.startswith("3.") for e in ctx.journal.entries()):
+        return
+    outputs = ctx.journal.outputs()
+    stand_in = "0x" + "00" * 19 + "01"
+    inputs = genesis.GenesisInputs(
+        initial_proposer=proposer.address, origin_core=outputs.get("origin_core", stand_in),
+        ost_gateway=outputs.get("ost_gateway", stand_in),
+        setup_block_hash=outputs.get("setup_block_hash", "0x" + "11" * 32),
+        setup_state_root=outputs.get("setup_state_root", "0x" + "22" * 32),
+        setup_block_number=int(outputs.get("setup_block_number", 1)), setup_timestamp=1)
+    try:
+        genesis.build_system_state(ctx.plan, inputs)
+    except genesis.GenesisError as error:
+        add("auxiliary", f"step 3 could not build the auxiliary genesis from this plan: {error}; nothing was sent.")
+
+
+# --- a plan changed since its deployment started --------------------------------------------------
+
+# Where a plan value is first used: changing it is harmless until that step has started. None: never
+# changeable; "always": read afresh by every run (endpoints, fee ceilings). Key references may change
+# as long as they open the same accounts (checked above); validators' values are used from step 0 on a
+# devnet (funding), else from step 2.
+FIRST_USE: dict[str, str | None] = {
+    "plan_version": "always", "devnet": None, "out_dir": "1",
+    "core.identifier": "1", "core.minimum_weight": "1",
+    "origin.rpc": "always", "origin.chain_id": None, "origin.ost": "0", "origin.deployer": "always",
+    "origin.deployer_gateway_stake": "2", "origin.max_fee_per_gas": "always",
+    "origin.max_priority_fee_per_gas": "always", "origin.confirmations": "always", "origin.staking_deadline": "always",
+    "auxiliary.rpc": "always", "auxiliary.chain_id": "3", "auxiliary.initial_proposer": "always",
+    "auxiliary.block_time": "3", "auxiliary.gas_limit": "3", "auxiliary.gas_price": "3",
+    "auxiliary.base_coin_supply": "3", "auxiliary.epoch_length": "3",
+    "validators.origin_key": "always", "validators.auxiliary_key": "always",
+}
+STEPS = ("0", "1", "2", "3", "4", "5")
+
+
+def _flatten(value: Any, where: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{where}.{key}" if where else str(key)))
+        return flat
+    if isinstance(value, list):
+        flat = {}
+        for index, item in enumerate(value):
+            flat.update(_flatten(item, f"{where}[{index}]"))
+        return flat or {where: []}
+    return {where: value}
+
+
+def _first_started(journal: Any) -> str | None:
+    """The latest step that has started (any journal entry or output of it), or None."""
+    started = {entry.action_id.split(".", 1)[0] for entry in journal.entries()}
+    started |= {step for step in STEPS if journal.is_step_done(step) or journal.step_outputs(step)}
+    ordered = [step for step in STEPS if step in started]
+    return ordered[-1] if ordered else None
+
+
+def plan_changes(journal: Any, plan: Any, plan_path: Any) -> list[str]:
+    """The plan's changes since its deployment started, each a line saying what changed, when every one
+    is harmless for what is already on chain; otherwise InputErrors naming each harmful field."""
+    import re
+
+    from mosaic_tui.errors import InputErrors
+    from mosaic_tui.plan import plan_data
+
+    if journal.plan_digest is None or journal.plan_digest == plan.digest():
+        return []
+    applied = journal.applied_plan
+    if applied is None:
+        raise InputErrors([InputError("plan", f"{plan_path} changed since its deployment started (the journal "
+                                              f"{journal.path} belongs to the earlier version); undo the change, "
+                                              "or start a new deployment with a new plan file.")])
+    before, after = _flatten(applied), _flatten(plan_data(plan))
+    latest = _first_started(journal)
+    notes: list[str] = []
+    refused: list[InputError] = []
+    for key in sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k)):
+        general = re.sub(r"\[\d+\]", "", key)
+        first = FIRST_USE.get(general, "2" if general.startswith("validators") else None)
+        if general.startswith("validators") and first == "2" and plan.devnet:
+            first = "0"
+        old, new = before.get(key, "(absent)"), after.get(key, "(absent)")
+        if first == "always" or (first is not None and (latest is None or latest < first)):
+            when = "read afresh by every run" if first == "always" else f"step {first}, which uses it, has not started"
+            notes.append(f"{key}: {old} -> {new} ({when})")
+            continue
+        if first is None:
+            why = "it can never change for a deployment once started"
+        else:
+            why = f"step {first} already used it (the journal has step {latest})"
+        refused.append(InputError(key, f"changed from {old} to {new} since the deployment started, and {why}; undo "
+                                       "the change, or start a new deployment with a new plan file."))
+    if refused:
+        raise InputErrors(refused)
+    notes += _origin_core_limit_note(before, after, latest)
+    return notes
+
+
+def _origin_core_limit_note(before: dict[str, Any], after: dict[str, Any], latest: str | None) -> list[str]:
+    """OriginCore (step 1) was built with gas_limit x epoch_length as its per-meta-block bound."""
+    keys = ("auxiliary.gas_limit", "auxiliary.epoch_length")
+    if latest is None or latest < "1" or all(before.get(k) == after.get(k) for k in keys):
+        return []
+    try:
+        built = int(before[keys[0]]) * int(before[keys[1]])
+        wanted = int(after[keys[0]]) * int(after[keys[1]])
+    except (KeyError, TypeError, ValueError):
+        return []
+    if wanted <= built:
+        return []
+    return [f"OriginCore, deployed in step 1, keeps {built:,} gas as the most one meta-block may add; with the new "
+            f"values an epoch of full blocks is {wanted:,} gas"]

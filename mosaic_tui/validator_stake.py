@@ -176,8 +176,13 @@ def describe(session: StakeSession) -> list[str]:
         f"{ctx.plan.core_identifier} and minimum weight {ost(ctx.plan.minimum_weight)} as planned; the amounts "
         "are the plan's row",
     ]
+    lines.append(f"confirm with the coordinator, over a channel you trust, that its deployer is {ceremony.deployer}")
     if ceremony.deadline is not None:
-        lines.append(f"the coordinator waits until {format_deadline(ceremony.deadline)}")
+        from datetime import UTC, datetime
+
+        passed = datetime.now(UTC) >= ceremony.deadline
+        lines.append(f"the coordinator {'waited' if passed else 'waits'} until {format_deadline(ceremony.deadline)}"
+                     + ("; that has passed: ask the coordinator whether it still waits" if passed else ""))
     return lines
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Static
 
 from mosaic_tui.messages import RpcChecked
+from mosaic_tui.redact import redact, redact_url
 from mosaic_tui.screens.base import WizardScreen, shown_path
 from mosaic_tui.widgets.fields import FormRow, slug
 from mosaic_tui.wizard_state import PREREQUISITES, FormField, parse_field
@@ -33,8 +35,8 @@ class PrerequisitesScreen(WizardScreen):
                 if spec.key in SECTIONS:
                     yield Static(SECTIONS[spec.key], classes="section-title")
                 yield FormRow(spec.key, spec.label, form.values.get(spec.key, ""), self._checker(spec),
-                              hint=spec.hint, key_button=spec.kind == "key",
-                              placeholder=self._placeholder(spec))
+                              hint=spec.hint, key_button=spec.kind.name == "key",
+                              placeholder=spec.kind.placeholder)
                 if spec.key in RPC_FIELDS:
                     yield Static("", id=f"status-{slug(spec.key)}", classes="rpc-status")
 
@@ -44,10 +46,6 @@ class PrerequisitesScreen(WizardScreen):
             return (f"Local devnet running at {app.devnet_url} (chain id {app.devnet_chain_id}). Dev keys and a dev OST "
                     f"token are ready; change what you like. The plan is saved to {shown_path(app.active_plan_path)}.")
         return f"Your own chains: the plan is read from and saved to {shown_path(app.active_plan_path)}."
-
-    def _placeholder(self, spec: FormField) -> str:
-        return {"url": "http://127.0.0.1:8545", "ost": "0x… the OST token", "key": "keyring:<name>, keystore:<path>, node",
-                "identifier": "empty: the default"}.get(spec.kind, "")
 
     def _checker(self, spec: FormField) -> Any:
         def check(text: str) -> object:
@@ -124,7 +122,7 @@ class PrerequisitesScreen(WizardScreen):
         if not url or not row.valid:
             status.update("")
             return
-        status.update(f"[dim]checking {url} …[/]")
+        status.update(f"[dim]checking {escape(redact_url(url))} …[/]")
         self.run_worker(lambda: self._read_rpc(key, url, delay), thread=True, group=f"rpc-{slug(key)}",
                         exclusive=True, exit_on_error=False)
 
@@ -163,7 +161,7 @@ class PrerequisitesScreen(WizardScreen):
                 "start your node from the spec.json written in step 3"
             status.update(f"[dim]not answering yet — {when}[/]")
         else:
-            status.update(f"[b red]not connected:[/] {check.error}")
+            status.update(f"[b red]not connected:[/] {escape(redact(check.error or ''))}")
         if self.is_current:
             self.set_timer(REFRESH_SECONDS, lambda: self._check_url(message.field) if self.is_current else None)
 

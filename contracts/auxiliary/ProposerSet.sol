@@ -19,6 +19,8 @@ import {PollingPlace} from "./PollingPlace.sol";
 ///        at block 1, its init block), with nothing signalled. It finalizes what is pending and is
 ///        a no-op otherwise: it never reverts for SYSTEM, so clients that treat a reverted system
 ///        call differently (OpenEthereum rolls it back, Nethermind keeps the state) still agree.
+///        It costs the same whatever the size of the set (a pointer moves; nothing is copied): a
+///        client gives a system call a fixed gas budget (Nethermind: 1,600,000).
 contract ProposerSet {
     /// @notice The address OpenEthereum and Nethermind send system calls from.
     address public constant SYSTEM = 0xffffFFFfFFffffffffffffffFfFFFfffFFFfFFfE;
@@ -26,8 +28,11 @@ contract ProposerSet {
     address public immutable initialProposer;
     PollingPlace public immutable pollingPlace;
 
-    address[] private current;
-    address[] private pending;
+    /// @dev Every set ever signalled, by id (1 = the initial proposer alone). Only ids move.
+    mapping(uint256 => address[]) private sets;
+    uint256 private setCount;
+    uint256 private currentSet;
+    uint256 private pendingSet; // 0: none
     /// @notice True once the initial proposer handed over to the validators.
     bool public handedOver;
     /// @notice False while a signalled set waits for the engine's `finalizeChange`, and before the
@@ -35,7 +40,7 @@ contract ProposerSet {
     bool public finalized;
 
     event InitiateChange(bytes32 indexed _parentHash, address[] _newSet);
-    event ChangeFinalized(address[] currentSet);
+    event ChangeFinalized(uint256 indexed setId);
 
     /// @param initialProposer_ The bootstrap sealer (a parameter, not `msg.sender`: the contract is
     ///        built for the genesis on a throwaway chain).
@@ -44,7 +49,9 @@ contract ProposerSet {
         require(initialProposer_ != address(0) && pollingPlace_ != address(0), "ProposerSet: zero address");
         initialProposer = initialProposer_;
         pollingPlace = PollingPlace(pollingPlace_);
-        current.push(initialProposer_);
+        setCount = 1;
+        currentSet = 1;
+        sets[1].push(initialProposer_);
     }
 
     /// @notice The initial proposer hands block proposal to the validators `PollingPlace` holds
@@ -75,7 +82,7 @@ contract ProposerSet {
     function kernelSetDiffers() public view returns (bool) {
         if (!handedOver || !finalized) return false;
         (address[] memory staked,) = pollingPlace.getValidators();
-        return staked.length > 0 && !_sameSet(staked, current);
+        return staked.length > 0 && !_sameSet(staked, sets[currentSet]);
     }
 
     /// @notice Called by the AuRa engine (as SYSTEM) when the contract is enabled and once a
@@ -83,26 +90,29 @@ contract ProposerSet {
     function finalizeChange() external {
         require(msg.sender == SYSTEM, "ProposerSet: only system");
         if (finalized) return;
-        if (pending.length > 0) {
-            current = pending;
-            delete pending;
+        if (pendingSet != 0) {
+            currentSet = pendingSet;
+            pendingSet = 0;
         }
         finalized = true;
-        emit ChangeFinalized(current);
+        emit ChangeFinalized(currentSet);
     }
 
     /// @notice The last finalized set: who may seal the next block.
     function getValidators() external view returns (address[] memory) {
-        return current;
+        return sets[currentSet];
     }
 
     /// @notice The signalled set waiting for `finalizeChange` (empty when none).
     function getPendingValidators() external view returns (address[] memory) {
-        return pending;
+        address[] memory none;
+        return pendingSet == 0 ? none : sets[pendingSet];
     }
 
     function _initiate(address[] memory validators) private {
-        pending = validators;
+        setCount += 1;
+        sets[setCount] = validators;
+        pendingSet = setCount;
         finalized = false;
         emit InitiateChange(blockhash(block.number - 1), validators);
     }

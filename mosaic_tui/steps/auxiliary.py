@@ -21,6 +21,7 @@ from mosaic_tui.errors import StepFailed
 from mosaic_tui.runner import Action, Step
 
 NODE_WAIT = 600.0  # how long to wait for an operator's own auxiliary node to come up
+SYSTEM_CALL_GAS = 1_600_000  # the gas Nethermind gives a system call (Contract.DefaultContractGasLimit)
 
 
 def paid_in_genesis(ctx: Any) -> tuple[dict[str, Any], ...]:
@@ -137,8 +138,7 @@ def devnet_engine_finalize(url: str, plan: Any) -> bool:
     try:
         tx = devnet.rpc_call(url, "eth_sendTransaction", [{
             "from": genesis.SYSTEM, "to": proposer_set, "data": "0x" + keccak(text="finalizeChange()")[:4].hex(),
-            # The engine's system call is not bound by a user gas estimate; copying the new set grows with it.
-            "gas": hex(plan.auxiliary.gas_limit), "gasPrice": "0x0"}], timeout=30)
+            "gas": hex(SYSTEM_CALL_GAS), "gasPrice": "0x0"}], timeout=30)
     finally:
         devnet.rpc_call(url, "anvil_stopImpersonatingAccount", [genesis.SYSTEM])
         devnet.rpc_call(url, "anvil_setMinGasPrice", [hex(plan.auxiliary.gas_price)])

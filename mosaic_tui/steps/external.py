@@ -110,9 +110,10 @@ def _wait(ctx: Any, action_id: str, need: str) -> tuple[tuple[ValidatorState, ..
         if ctx.should_stop():
             raise StepFailed("2", action_id, "stopped by the operator; run again to resume")
         if not told and ctx.on_wait is not None:
-            numbers = ", ".join(str(row.number) for row in missing)
-            ctx.on_wait(f"waiting for validator{'s' if len(missing) > 1 else ''} {numbers} to "
-                        f"{'approve their stakes' if need == 'approval' else 'stake in the gateway'}"
+            numbers, many = ", ".join(str(row.number) for row in missing), len(missing) > 1
+            what = ("approve their stakes" if many else "approve its stake") if need == "approval" else \
+                "stake in the gateway"
+            ctx.on_wait(f"waiting for validator{'s' if many else ''} {numbers} to {what}"
                         + (f" (deadline {format_deadline(deadline)})" if deadline else ""))
             told = True
         time.sleep(POLL_SECONDS)
@@ -141,13 +142,17 @@ def reported(finish: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[st
     return final
 
 
-def actions(ctx: Any, after_signed: tuple[str, ...]) -> list[Action]:
-    """The waits, or nothing when every validator's key is held by the coordinator."""
+def actions(ctx: Any, quiet_after: tuple[str, ...]) -> list[Action]:
+    """The waits, or nothing when every validator's key is held by the coordinator.
+
+    A wait blocks the runner, so each starts when nothing of the coordinator's is in flight: the
+    approvals' wait after the coordinator's own transactions of step 2 (`quiet_after`) are confirmed,
+    the gateway stakes' wait after Stake.initialize is."""
     if not ctx.plan.external_validators:
         return []
     return [
         Action(id=AWAIT_APPROVALS, label="wait for the external validators' stake approvals",
-               after_signed=after_signed, run=_await_approvals),
+               after=quiet_after, run=_await_approvals),
         Action(id=AWAIT_STAKES, label="wait for the external validators' gateway stakes",
-               after=(AWAIT_APPROVALS,), run=_await_stakes),
+               after=(AWAIT_APPROVALS, "2.initialize_stake"), run=_await_stakes),
     ]

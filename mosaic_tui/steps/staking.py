@@ -147,7 +147,10 @@ def step(ctx: Any) -> Step:
         actions += own[index][:2]
     actions.append(approve("2.approve_gateway.deployer", "deployer approves its gateway stake", "deployer",
                            ctx.signer("deployer").address, "ost_gateway", plan.deployer_gateway_stake))
-    waits = external.actions(ctx, after_signed=tuple(approvals) + ("2.approve_gateway.deployer",))
+    # The waits start once nothing of the coordinator's own is in flight: they block the runner for as
+    # long as people take, and a transaction waiting unwatched that long would miss its replacement.
+    own_ids = [action.id for index, _ in held for action in own[index]]
+    waits = external.actions(ctx, quiet_after=(*own_ids, "2.approve_gateway.deployer", "2.gateway_stake.deployer"))
     actions += waits
     approvals += [action.id for action in waits[:1]]
 

@@ -31,6 +31,8 @@ FINALIZE = "0x" + keccak(text="finalizeChange()")[:4].hex()
 GET_VALIDATORS = "0x" + keccak(text="getValidators()")[:4].hex()
 INITIATE_CHANGE = "0x" + keccak(text="InitiateChange(bytes32,address[])").hex()
 INIT_BLOCK = 1
+# Nethermind runs a system call with this much gas (Nethermind.Consensus.AuRa Contract.DefaultContractGasLimit).
+SYSTEM_CALL_GAS = 1_600_000
 
 
 def _decode_addresses(data: str) -> list[str]:
@@ -132,11 +134,12 @@ class AuraEngine:
 
     def _system_call(self) -> str:
         price = 2 * self.gas_price  # above every deployment transaction: first in the block
-        self._rpc("anvil_setBalance", [genesis.SYSTEM, hex(price * 1_000_000)])
+        self._rpc("anvil_setBalance", [genesis.SYSTEM, hex(price * SYSTEM_CALL_GAS)])
         self._rpc("anvil_impersonateAccount", [genesis.SYSTEM])
         try:
             tx: str = self._rpc("eth_sendTransaction", [{"from": genesis.SYSTEM, "to": genesis.SYSTEM_ADDRESSES["ProposerSet"],
-                                                         "data": FINALIZE, "gas": hex(1_000_000), "gasPrice": hex(price)}])
+                                                         "data": FINALIZE, "gas": hex(SYSTEM_CALL_GAS),
+                                                         "gasPrice": hex(price)}])
         finally:
             self._rpc("anvil_stopImpersonatingAccount", [genesis.SYSTEM])
         return tx

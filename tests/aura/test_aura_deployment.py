@@ -146,3 +146,50 @@ def test_verify_passes_with_the_new_checks(deployed: Deployed) -> None:
     result = deployed.cli("verify", str(deployed.plan))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 failed" in result.stdout
+
+
+def test_hand_over_to_64_validators_fits_a_system_call(tmp_path: Path) -> None:
+    """finalizeChange costs the same for any set size: it runs within the 1.6 M gas Nethermind gives a
+    system call (the devnet makes the call with exactly that). Failed with 64 validators when it
+    copied the new set into place."""
+    import os
+
+    from mosaic_tui.steps.auxiliary import SYSTEM_CALL_GAS
+
+    out, directory = tmp_path / "out", tmp_path / "devnet"
+    env = {**os.environ, "MOSAIC_TUI_DEVNET_DIR": str(directory)}
+    try:
+        result = subprocess.run([sys.executable, "-m", "mosaic_tui.cli", "deploy", "--devnet", "--validators", "64",
+                                 "--yes", "--out", str(out), "--origin-port", str(devnet.free_port()),
+                                 "--auxiliary-port", str(devnet.free_port())],
+                                capture_output=True, text=True, env=env, timeout=600, check=False)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+        url = load_plan(out / "mosaic-plan.toml").auxiliary.rpc
+        latest = int(devnet.rpc_call(url, "eth_blockNumber", []), 16)
+        system_calls = [devnet.rpc_call(url, "eth_getTransactionReceipt", [tx["hash"]])
+                        for n in range(1, latest + 1)
+                        for tx in devnet.rpc_call(url, "eth_getBlockByNumber", [hex(n), True])["transactions"]
+                        if tx["from"].lower() == genesis.SYSTEM]
+        assert len(system_calls) == 2 and all(int(r["status"], 16) == 1 for r in system_calls)
+        assert all(int(r["gasUsed"], 16) < SYSTEM_CALL_GAS // 10 for r in system_calls)
+    finally:
+        for node in devnet.load_record(directory).values():
+            node.stop()
+
+
+def test_a_validator_without_the_journal_verifies_from_deployment_toml(deployed: Deployed, tmp_path: Path) -> None:
+    """An external validator has the plan, the genesis files and the coordinator's deployment.toml."""
+    import shutil
+
+    for name in ("mosaic-plan.toml", "genesis.json", "spec.json", "deployment.toml"):
+        shutil.copy(deployed.out / name, tmp_path / name)
+    expected_hash = Journal.load(journal_path(deployed.plan)).outputs()["genesis_hash"]
+    result = deployed.cli("genesis", "verify", str(tmp_path / "mosaic-plan.toml"), "--genesis",
+                          str(tmp_path / "genesis.json"))
+    assert result.returncode == 0, result.stderr
+    assert expected_hash in result.stdout
+
+    (tmp_path / "deployment.toml").unlink()
+    result = deployed.cli("genesis", "verify", str(tmp_path / "mosaic-plan.toml"), "--genesis",
+                          str(tmp_path / "genesis.json"))
+    assert result.returncode == 2 and "--deployment" in result.stderr and "Traceback" not in result.stderr

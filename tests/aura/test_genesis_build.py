@@ -183,3 +183,41 @@ def test_anchor_genesis_walks_back_when_the_genesis_is_older_than_256_blocks(
     assert store.functions.isFinalised(w3.eth.get_block(0)["hash"]).call() is True
     with pytest.raises(Exception, match="already anchored"):
         store.functions.anchorGenesis([header(0)]).call(sender)
+
+
+def test_step_3_prints_the_command_lines_that_start_a_node(plan: Plan, built: genesis.Genesis, tmp_path: Path) -> None:
+    """The anvil line step 3 prints while it waits runs this genesis as printed (only the port is changed)."""
+    import shlex
+    import subprocess
+    import time
+    from types import SimpleNamespace
+
+    from mosaic_tui import toolchain
+    from mosaic_tui.steps.auxiliary import start_commands
+
+    paths = genesis.write_genesis_files(tmp_path, built)
+    ctx = SimpleNamespace(plan=plan, out_dir=tmp_path, out=lambda key: str(paths[key]))
+    text = start_commands(ctx)
+    assert "docker compose -f" in text and "up -d initial-proposer" in text
+    assert "nethermind --config" in text and "nethermind.cfg" in text
+    (anvil_line,) = [line.strip() for line in text.splitlines() if line.strip().startswith("anvil ")]
+    args = shlex.split(anvil_line)
+    for flag in ("--init", "--chain-id", "--hardfork", "--accounts", "--gas-limit", "--gas-price",
+                 "--disable-default-create2-deployer"):
+        assert flag in args, flag
+    port = devnet.free_port()
+    args[0], args[args.index("--port") + 1] = str(toolchain.anvil_path(lambda _: None)), str(port)
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while not devnet.answers(url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert int(devnet.rpc_call(url, "eth_chainId"), 16) == plan.auxiliary.chain_id
+        code = devnet.rpc_call(url, "eth_getCode", [genesis.SYSTEM_ADDRESSES["ProposerSet"], "0x0"])
+        assert code == built.genesis["alloc"][genesis.SYSTEM_ADDRESSES["ProposerSet"].lower()]["code"]
+        min_price = [line for line in text.splitlines() if "anvil_setMinGasPrice" in line]
+        assert min_price and hex(plan.auxiliary.gas_price) in min_price[0]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

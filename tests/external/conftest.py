@@ -139,5 +139,6 @@ def ceremony(anvil_factory: Any, tmp_path: Path) -> Iterator[Ceremony]:
         port = devnet.free_port()
     devnet.add_node(devnet.default_dir(), origin)  # a devnet plan runs only on a node the devnet record names
     world = Ceremony(origin, tmp_path, port)
+    devnet.add_node(devnet.default_dir(), origin)  # a devnet plan runs only on a node the devnet record names
     yield world
     devnet.down(devnet.default_dir())  # the auxiliary node that the coordinator's step 3 started, detached

@@ -29,13 +29,13 @@ async def test_step_2_page_shows_each_validator_waiting_then_staked(ceremony: Ce
         app.session.mode = "own"
         app.deployment.start_deployment()
         await wait_for(pilot, lambda: "send them: mosaic-tui validator stake mosaic-plan.toml --validator 2"
-                       in rows_text(app) and "approved" in rows_text(app), timeout=180,
-                       what="validator 1 approved and validator 2 waiting")
+                       in rows_text(app) and "staked" in rows_text(app), timeout=180,
+                       what="validator 1 staked and validator 2 waiting")
         text = rows_text(app)
         assert app.screen is app.page("step-2")
         assert "deadline" in text and "signs for itself" in text and "coordinator signs" in text
         own_row, external_row = [line for line in text.splitlines() if line.strip()[:1].isdigit()]
-        assert "approved" in own_row and "waiting" in external_row
+        assert "staked" in own_row and "waiting" in external_row
 
         ceremony.hand_out_ceremony()
         staked = await asyncio.to_thread(validator.cli, "validator", "stake", str(validator.plan), "--validator",

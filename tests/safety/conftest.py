@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.reliability.conftest import figure  # noqa: F401  (the fixture)
+from tests.reliability.conftest import figure, stop_devnet_nodes  # noqa: F401  (fixtures)

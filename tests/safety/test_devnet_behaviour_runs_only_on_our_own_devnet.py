@@ -70,8 +70,9 @@ def test_a_devnet_plan_on_an_anvil_the_devnet_record_does_not_name_sends_nothing
 
 
 def test_the_audits_chain_id_1_with_a_real_token_and_dev_validators_sends_nothing(
-        anvil_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        anvil_factory: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], stop_devnet_nodes: Any) -> None:
     """The issue's scenario: devnet = true, chain id 1, a real OST token, dev: validators."""
+    stop_devnet_nodes(devnet.default_dir())  # whatever a run that was not refused would start
     chain = anvil_factory(chain_id=1)
     token = deploy_contract(chain.w3, "EIP20Token", "Simple Token", "OST", 18, 10**27,
                             sender=keys.dev_signer(0)._account)
@@ -109,8 +110,10 @@ class NoAnvilMethods(http.server.BaseHTTPRequestHandler):
 
 
 def test_a_devnet_plan_whose_node_is_no_anvil_sends_nothing(anvil_factory: Any, tmp_path: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+                                                            capsys: pytest.CaptureFixture[str],
+                                                            stop_devnet_nodes: Any) -> None:
     """A loopback URL is not enough: here a node on this machine that answers no anvil method."""
+    stop_devnet_nodes(devnet.default_dir())  # whatever a run that was not refused would start
     chain = anvil_factory(chain_id=devnet.ORIGIN_CHAIN_ID)
     handler = type("Front", (NoAnvilMethods,), {"target": chain.rpc_url})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -91,7 +91,7 @@ async def test_a_reverting_transaction_opens_the_failure_modal_and_retry_finishe
     all_checks_pass(wizard_devnet)
 
 
-@pytest.mark.block_time(1)
+@pytest.mark.block_time(2)  # step 2 spans a few blocks: time to press stop while it runs, even on a busy machine
 async def test_quitting_mid_deployment_and_resuming_signs_nothing_twice(wizard_devnet: Devnet) -> None:
     messages: list[Any] = []
     app = wizard_devnet.app()
