@@ -40,7 +40,7 @@ from mosaic_tui.runner import create_address
 OST = 10**18
 ORIGIN_CHAIN_ID = 1337
 AUXILIARY_CHAIN_ID = 1000
-GAS_LIMIT = 3_000_000_000  # Stake.initialize checks duplicates pairwise: O(N^2) gas for N validators
+GAS_LIMIT = 3_000_000_000  # one Stake.initialize, updateMetaBlock and handOver for all N validators (linear gas)
 NODE_ARGS = ("--no-mining", "--gas-limit", str(GAS_LIMIT))
 ETH_EACH = 10 * OST
 

@@ -75,8 +75,8 @@ _KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
     (r"method .*(not found|does not exist|is not available|not supported)|unsupported method|-32601",
      "the node does not offer this method"),
     (r"batch (too large|limit|size)|too many requests in batch|batch request limit|batch of more than|"
-     r"batch is too large|batch requests are not supported|batch.*not supported",
-     "the node refuses batches of that size"),
+     r"batch is too large", "the node refuses batches of that size"),
+    (r"batch.*not (supported|allowed|enabled)|does not support batch", "the node does not accept batches"),
     (r"exceeded .*(capacity|rate|limit|compute units)|rate limit|too many requests|daily request count|"
      r"limit exceeded|request limit",
      "the provider's rate limit was reached"),

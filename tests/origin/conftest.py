@@ -113,11 +113,28 @@ class Operator:
             if target.is_file() and ready():
                 plan = load_plan(plan_path)
                 port = int(plan.auxiliary.rpc.rsplit(":", 1)[1])
+                # A block every block_time seconds, as an AuRa authority seals them, empty or not.
                 self.started.append(self.anvil_factory(
                     name="auxiliary", port=port, chain_id=plan.auxiliary.chain_id, hardfork=genesis.HARDFORK,
+                    block_time=plan.auxiliary.block_time,
                     accounts=0, genesis=target, extra_args=genesis.anvil_flags(plan)))
+                # A real chain is past its genesis block by the time anyone looks; anchorGenesis needs that.
+                devnet.rpc_call(plan.auxiliary.rpc, "evm_mine")
+                self._play_the_engine(plan)
                 return
             time.sleep(0.05)
+
+    def _play_the_engine(self, plan: Any) -> None:
+        """anvil is no AuRa engine: make its SYSTEM call to ProposerSet.finalizeChange whenever one is due
+        (first enablement, then after the hand-over signalled a change), as Nethermind would."""
+        from mosaic_tui.steps.auxiliary import devnet_engine_finalize
+
+        while not self.stop.wait(0.3):
+            try:
+                devnet_engine_finalize(plan.auxiliary.rpc, plan)
+            except (OSError, devnet.DevnetError):
+                if self.stop.is_set():
+                    return
 
 
 @pytest.fixture
@@ -151,8 +168,10 @@ class Deployed:
         return [f"{c.name}: {c.detail}" for c in checks if not c.ok]
 
 
-def run_deployment(plan_path: Path, hook: Callable[[events.Event], None] = lambda event: None) -> Deployed:
-    """The engine's own headless run (what `mosaic-tui deploy PLAN --yes` does), its events recorded."""
+def run_deployment(plan_path: Path, hook: Callable[[events.Event], None] = lambda event: None, *,
+                   upto: str | None = None) -> Deployed:
+    """The engine's own headless run (what `mosaic-tui deploy PLAN --yes` does), its events recorded;
+    `upto` ends it after that step (as a run stopped there would)."""
     seen: list[events.Event] = []
 
     def emit(event: events.Event) -> None:
@@ -160,5 +179,12 @@ def run_deployment(plan_path: Path, hook: Callable[[events.Event], None] = lambd
         hook(event)
 
     prepared = deploy.prepare(plan_path, on_wait=lambda text: emit(events.Waiting("-", text)))
-    deploy.execute(prepared, emit)
+    steps = None
+    if upto is not None:
+        from mosaic_tui.steps import build_steps
+
+        factories = build_steps(prepared.ctx)
+        keys_ = [factory.__module__.rsplit(".", 1)[1] for factory in factories]
+        steps = factories[:keys_.index(upto) + 1]
+    deploy.execute(prepared, emit, steps=steps)
     return Deployed(plan_path, seen)
