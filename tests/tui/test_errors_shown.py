@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mosaic_tui import devnet
 from mosaic_tui.app import MosaicApp
 from mosaic_tui.journal import journal_path
 from mosaic_tui.screens.review import ReviewScreen
 from mosaic_tui.screens.validators import ValidatorsScreen
 from tests.tui.conftest import wait_for
 from tests.tui.screen_text import screen_text
-from tests.tui.test_forms import closed_url, own_plan  # noqa: F401 (closed_url is a fixture)
+from tests.tui.test_forms import own_plan
 
 
-async def test_a_damaged_journal_is_named_on_the_review_page_and_the_app_keeps_running(tmp_path: Path,
-                                                                                       closed_url: str) -> None:
+async def test_a_damaged_journal_is_named_on_the_review_page_and_the_app_keeps_running(tmp_path: Path) -> None:
     # Failed before: loading the journal on the UI thread raised out of a message handler and ended the app.
-    plan = own_plan(tmp_path / "mosaic-plan.toml", closed_url)
+    plan = own_plan(tmp_path / "mosaic-plan.toml", f"http://127.0.0.1:{devnet.free_port()}")  # nothing listens
     journal_path(plan).write_text("{ not json")
     app = MosaicApp(plan_path=plan)
     async with app.run_test(size=(100, 32)) as pilot:
