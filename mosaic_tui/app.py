@@ -211,9 +211,12 @@ class MosaicApp(App[None]):
     def start_devnet(self) -> None:
         from mosaic_tui import devnet
         from mosaic_tui.errors import MosaicError
+        from mosaic_tui.validator.launch import validators_wanted
 
         try:
-            node = devnet.up(self.deployment.devnet_dir(), port=self.session.devnet_port)
+            # The validator nodes started after the deployment need chains that make blocks on their own.
+            node = devnet.up(self.deployment.devnet_dir(), port=self.session.devnet_port,
+                             block_time=1.0 if validators_wanted() else None)
         except MosaicError as error:
             self.post_message(DevnetFailed(str(error)))
             return

@@ -97,8 +97,19 @@ class NodeSigner:
     address: str
 
     def sign(self, w3: Any, tx: dict[str, Any]) -> bytes:
-        signed = w3.eth.sign_transaction({**tx, "from": self.address})
-        return bytes(signed.raw)
+        # Raw JSON-RPC: geth answers {"raw": ..., "tx": ...}, anvil only the raw hex, which web3's own
+        # sign_transaction cannot read.
+        fields = {key: hex(value) if isinstance(value, int) and not isinstance(value, bool) else value
+                  for key, value in {**tx, "from": self.address}.items()}
+        reply = w3.provider.make_request("eth_signTransaction", [fields])
+        if "error" in reply:
+            from mosaic_tui.chain.rpc import node_error_sentence
+
+            raise InputError("node", f"the node did not sign for its account {self.address}: "
+                                     f"{node_error_sentence(reply['error'])}")
+        result = reply["result"]
+        raw = result["raw"] if isinstance(result, dict) else result
+        return bytes.fromhex(str(raw).removeprefix("0x"))
 
 
 _dev_cache: dict[int, LocalSigner] = {}
@@ -241,8 +252,9 @@ def open_signer(ref: KeyRef, field: str, *, base: Path = Path("."), passphrase: 
     if ref.kind == "keystore":
         return _keystore_signer(ref, field, base, passphrase)
     if ref.kind == "external":
-        raise InputError(field, "is external: only the validator holds this key and signs with it on its own "
-                                "machine (mosaic-tui validator stake); this run cannot open it.")
+        raise InputError(field, "is external: only the validator holds this key, on its own machine, where it "
+                                "names it itself (mosaic-tui validator stake --key, mosaic-tui export PLAN "
+                                "--validator N --key ... --auxiliary-key ...); this run cannot open it.")
     if node_address is None:
         raise InputError(field, "'node' needs the account's address: the node must hold it unlocked.")
     return NodeSigner(node_address)

@@ -138,6 +138,22 @@ def devnet_refusal(plan: Any, directory: Any = None) -> str | None:
     return None
 
 
+def _credentials_problems(ctx: Any, add: Any) -> None:
+    """An RPC URL with credentials in it makes the plan file a secret: readable by its owner only."""
+    import stat
+
+    from mosaic_tui.redact import url_has_credentials
+
+    try:
+        mode = stat.S_IMODE(ctx.plan_path.stat().st_mode)
+    except OSError:
+        return
+    for where, url in (("origin.rpc", ctx.plan.origin.rpc), ("auxiliary.rpc", ctx.plan.auxiliary.rpc)):
+        if url_has_credentials(url) and mode & 0o077:
+            add(where, f"the URL carries credentials, and {ctx.plan_path} can be read by other users; run "
+                       f"chmod 600 {ctx.plan_path} first.")
+
+
 def _ost_problems(ctx: Any, add: Any) -> None:
     if ctx.plan.deploys_ost:
         return
@@ -202,6 +218,7 @@ def run_preflight(ctx: Any) -> PreflightReport:
             add("devnet", refusal)
             return report  # nothing of a devnet (dev keys, funding, a dev token) may touch this chain
     _ost_problems(ctx, add)
+    _credentials_problems(ctx, add)
     report.fee_per_gas = fee = _fee_per_gas(ctx)
     report.costs = _costs(ctx, fee)
     signers = _open_signers(ctx, add)

@@ -129,40 +129,56 @@ def _head(ctx: Any) -> int:
 def _derive_number(ctx: Any) -> int:
     """The block holding the last of step 2's transactions, from receipts read now (a reorg moves them)."""
     entries = _step_entries(ctx)
-    numbers = []
-    for entry in entries:
-        if not entry.tx_hash:
-            continue  # its effect was found on chain: the latest block holds it
-        receipt = _current_receipt(ctx, entry)
-        numbers.append(int(receipt["blockNumber"], 16))
-    if numbers and len(numbers) == len(entries):
-        return max(numbers)
-    return _head(ctx)
+    # Every origin transaction so far: a reorg deep enough to take step 1's (or the devnet funding's) out
+    # leaves step 2's behind a nonce gap, so those are sent again too.
+    earlier = [e for e in ctx.journal.entries() if e.chain == "origin" and e.tx_hash and e.status == "confirmed"
+               and not e.action_id.startswith("2.")]
+    receipts = _current_receipts(ctx, earlier + [e for e in entries if e.tx_hash])
+    if not entries or any(not e.tx_hash for e in entries):
+        return _head(ctx)  # some effects were found on chain, not sent by us: the latest block holds them all
+    return max(int(receipts[e.action_id]["blockNumber"], 16) for e in entries)
 
 
-def _current_receipt(ctx: Any, entry: Any) -> dict[str, Any]:
-    """The canonical receipt of a journalled transaction; one that a reorg removed is sent again, byte
-    for byte (the sender adopts whichever version is mined), and waited for."""
-    deadline = time.monotonic() + max(patience(), 60.0)
-    resent = False
-    while True:
-        for tx_hash in (entry.tx_hash, *entry.earlier_tx_hashes):
-            receipt = _rpc(ctx, "reading a receipt", "eth_getTransactionReceipt", [tx_hash])
-            if receipt is not None and int(receipt["status"], 16) == 1:
-                return dict(receipt)
-        if not resent and entry.raw_tx:
-            _tell(ctx, f"{entry.action_id} is no longer on the origin chain after a reorg; sending its journalled "
-                       "transaction again (the same signed bytes)", force=True)
-            # "already known" or "nonce too low" (another version was mined) both mean: wait for a receipt.
+def _receipt_now(ctx: Any, entry: Any) -> dict[str, Any] | None:
+    for tx_hash in (entry.tx_hash, *entry.earlier_tx_hashes):
+        receipt = _rpc(ctx, "reading a receipt", "eth_getTransactionReceipt", [tx_hash])
+        if receipt is not None and int(receipt["status"], 16) == 1:
+            return dict(receipt)
+    return None
+
+
+def _current_receipts(ctx: Any, entries: list[Any]) -> dict[str, dict[str, Any]]:
+    """The canonical receipts of journalled transactions. Those a reorg removed are sent again, byte for
+    byte, one original block at a time: a call mined before the contract it calls exists succeeds as a
+    no-op, so the order of the blocks they were first mined in is kept."""
+    receipts = {e.action_id: _receipt_now(ctx, e) for e in entries}
+    missing = [e for e in entries if receipts[e.action_id] is None]
+    if not missing:
+        return {action_id: receipt for action_id, receipt in receipts.items() if receipt is not None}
+    _tell(ctx, f"{len(missing)} origin transaction(s) left the chain in a reorg; sending the journalled "
+               "transactions again (the same signed bytes), block by block", force=True)
+    by_block: dict[int, list[Any]] = {}
+    for entry in missing:
+        by_block.setdefault(entry.receipt.block_number if entry.receipt else 1 << 62, []).append(entry)
+    for number in sorted(by_block):
+        group = sorted(by_block[number], key=lambda e: (e.sender, e.nonce))
+        for entry in group:
             _rebroadcast(ctx.origin, entry.raw_tx)
-            resent = True
-        if time.monotonic() > deadline:
-            raise StepFailed("2", entry.action_id, f"transaction {entry.tx_hash} left the origin chain in a reorg "
-                                                   "and was not mined again; run again to resume")
-        time.sleep(POLL)
+        deadline = time.monotonic() + max(patience(), 60.0)
+        while group:
+            time.sleep(POLL)
+            for entry in list(group):
+                receipts[entry.action_id] = _receipt_now(ctx, entry)
+                if receipts[entry.action_id] is not None:
+                    group.remove(entry)
+            if group and time.monotonic() > deadline:
+                raise StepFailed("2", group[0].action_id, f"transaction {group[0].tx_hash} left the origin chain "
+                                                          "in a reorg and was not mined again; run again to resume")
+    return {action_id: receipt for action_id, receipt in receipts.items() if receipt is not None}
 
 
 def _rebroadcast(origin: Any, raw_tx: str) -> None:
+    # "already known" or "nonce too low" (another version was mined) both mean: wait for a receipt.
     origin.call("broadcasting a transaction again",
                 lambda: origin.w3.provider.make_request("eth_sendRawTransaction", [raw_tx]))
 
@@ -229,13 +245,14 @@ def _eta(ctx: Any, number: int, block: Mapping[str, Any], head: int, blocks_to_g
 
 
 def _tell(ctx: Any, text: str, *, force: bool = False) -> None:
-    """A Waiting event of step 2 (the wizard's step page and the CLI show it), at most every few
-    seconds unless the text says something new beyond a count."""
+    """A Waiting event of step 2 (the wizard's step page and the CLI show it): when the count changes,
+    at most once a second, and at least every TELL_EVERY seconds."""
     now = time.monotonic()
     last = ctx.cache.get("setup_block_told")
-    if not force and last is not None and now - last[0] < TELL_EVERY and last[1].split(" in ~")[0] == text.split(
-            " in ~")[0]:
-        return
+    if not force and last is not None:
+        changed = last[1].rsplit(", ", 1)[-1] != text.rsplit(", ", 1)[-1]
+        if now - last[0] < (1.0 if changed else TELL_EVERY):
+            return
     ctx.cache["setup_block_told"] = (now, text)
     emit = getattr(ctx, "emit", None)
     if emit is not None:
@@ -307,8 +324,8 @@ def check_before_initialize(ctx: Any) -> None:
 
 
 def _replaced(step: str, ctx: Any) -> StepFailed:
-    return StepFailed(step, ACTION, (
-        f"the set-up block {ctx.out('setup_block_number')} ({ctx.out('setup_block_hash')}) is no longer on the "
+    return StepFailed(step, "setup_block", (
+        f"the set-up block {ctx.out('setup_block_number')} is no longer on the "
         "origin chain: a reorg deeper than origin.confirmations replaced it after the auxiliary chain was anchored "
         "on it. The auxiliary chain must start again from a new genesis with a new plan; raise "
         "origin.confirmations (or use \"finalized\")"))

@@ -75,8 +75,8 @@ _KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
     (r"method .*(not found|does not exist|is not available|not supported)|unsupported method|-32601",
      "the node does not offer this method"),
     (r"batch (too large|limit|size)|too many requests in batch|batch request limit|batch of more than|"
-     r"batch is too large|batch requests are not supported|batch.*not supported",
-     "the node refuses batches of that size"),
+     r"batch is too large", "the node refuses batches of that size"),
+    (r"batch.*not (supported|allowed|enabled)|does not support batch", "the node does not accept batches"),
     (r"exceeded .*(capacity|rate|limit|compute units)|rate limit|too many requests|daily request count|"
      r"limit exceeded|request limit",
      "the provider's rate limit was reached"),
@@ -104,6 +104,17 @@ def node_error_sentence(error: Any) -> str:
         if re.search(pattern, lowered):
             return f"{meaning} ({message})"
     return message if code is None else f"{message} (error {code})"
+
+
+def rpc_error_sentence(error: BaseException) -> str | None:
+    """The sentence for a node's error answer that web3 raised (its message is the raw JSON-RPC error
+    dict), or None when `error` is not one."""
+    response = getattr(error, "rpc_response", None)
+    if isinstance(response, Mapping) and response.get("error") is not None:
+        return node_error_sentence(response["error"])
+    if error.args and isinstance(error.args[0], Mapping) and "message" in error.args[0]:
+        return node_error_sentence(error.args[0])
+    return None
 
 
 @dataclass

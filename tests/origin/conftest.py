@@ -3,6 +3,7 @@ who starts the auxiliary node from the generated genesis, and one deployment run
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ import pytest
 import tomli_w
 from eth_account import Account
 
-from mosaic_tui import deploy, devnet, events, genesis, keys, verify
+from mosaic_tui import deploy, devnet, events, genesis, keys, toolchain, verify
 from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.plan import load_plan
 from tests.helpers import deploy as deploy_contract
@@ -38,6 +39,53 @@ def geth_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GethFacto
     yield start
     for node in reversed(started):
         node.stop()
+
+
+@dataclass
+class GanacheNode:
+    port: int
+    process: subprocess.Popen[bytes] = field(repr=False)
+    chain_id: int = 1337
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def w3(self) -> Any:
+        from web3 import Web3
+
+        return Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": 30}))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def ganache(tmp_path: Path) -> Iterator[GanacheNode]:
+    """ganache 7 (EthereumJS), the pinned test tool, sealing a block every second; stopped by PID."""
+    port = devnet.free_port()
+    log = (tmp_path / "ganache.log").open("wb")
+    process = subprocess.Popen([str(toolchain.install_ganache()), "--server.host", "127.0.0.1", "--server.port",
+                                str(port), "--chain.chainId", "1337", "--wallet.deterministic", "--miner.blockTime",
+                                "1", "--logging.quiet"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    node = GanacheNode(port, process)
+    try:
+        deadline = time.monotonic() + 60
+        while not devnet.answers(node.rpc_url):
+            assert process.poll() is None, (tmp_path / "ganache.log").read_text()
+            assert time.monotonic() < deadline, "ganache did not answer within 60 s"
+            time.sleep(0.2)
+        yield node
+    finally:
+        node.stop()
+        log.close()
 
 
 @dataclass
@@ -113,11 +161,28 @@ class Operator:
             if target.is_file() and ready():
                 plan = load_plan(plan_path)
                 port = int(plan.auxiliary.rpc.rsplit(":", 1)[1])
+                # A block every block_time seconds, as an AuRa authority seals them, empty or not.
                 self.started.append(self.anvil_factory(
                     name="auxiliary", port=port, chain_id=plan.auxiliary.chain_id, hardfork=genesis.HARDFORK,
+                    block_time=plan.auxiliary.block_time,
                     accounts=0, genesis=target, extra_args=genesis.anvil_flags(plan)))
+                # A real chain is past its genesis block by the time anyone looks; anchorGenesis needs that.
+                devnet.rpc_call(plan.auxiliary.rpc, "evm_mine")
+                self._play_the_engine(plan)
                 return
             time.sleep(0.05)
+
+    def _play_the_engine(self, plan: Any) -> None:
+        """anvil is no AuRa engine: make its SYSTEM call to ProposerSet.finalizeChange whenever one is due
+        (first enablement, then after the hand-over signalled a change), as Nethermind would."""
+        from mosaic_tui.steps.auxiliary import devnet_engine_finalize
+
+        while not self.stop.wait(0.3):
+            try:
+                devnet_engine_finalize(plan.auxiliary.rpc, plan)
+            except (OSError, devnet.DevnetError):
+                if self.stop.is_set():
+                    return
 
 
 @pytest.fixture
@@ -151,8 +216,10 @@ class Deployed:
         return [f"{c.name}: {c.detail}" for c in checks if not c.ok]
 
 
-def run_deployment(plan_path: Path, hook: Callable[[events.Event], None] = lambda event: None) -> Deployed:
-    """The engine's own headless run (what `mosaic-tui deploy PLAN --yes` does), its events recorded."""
+def run_deployment(plan_path: Path, hook: Callable[[events.Event], None] = lambda event: None, *,
+                   upto: str | None = None) -> Deployed:
+    """The engine's own headless run (what `mosaic-tui deploy PLAN --yes` does), its events recorded;
+    `upto` ends it after that step (as a run stopped there would)."""
     seen: list[events.Event] = []
 
     def emit(event: events.Event) -> None:
@@ -160,5 +227,12 @@ def run_deployment(plan_path: Path, hook: Callable[[events.Event], None] = lambd
         hook(event)
 
     prepared = deploy.prepare(plan_path, on_wait=lambda text: emit(events.Waiting("-", text)))
-    deploy.execute(prepared, emit)
+    steps = None
+    if upto is not None:
+        from mosaic_tui.steps import build_steps
+
+        factories = build_steps(prepared.ctx)
+        keys_ = [factory.__module__.rsplit(".", 1)[1] for factory in factories]
+        steps = factories[:keys_.index(upto) + 1]
+    deploy.execute(prepared, emit, steps=steps)
     return Deployed(plan_path, seen)

@@ -68,6 +68,16 @@ def test_an_rpc_url_with_credentials_is_redacted_in_errors_and_kept_in_0600_file
     out, err = capsys.readouterr()
     assert f"error: origin.rpc: no node answers at http://***@127.0.0.1:{port}/v3/***?apikey=***; check" in err
     assert not any(secret in out + err for secret in URL_SECRETS)
+    # Through a node that answers, the plan file itself must be private.
+    answering = f"http://operator:hunter22@127.0.0.1:{world.node.port}/?apikey=s3cr3t-api-key"  # anvil serves /
+    path.write_text(tomli_w.dumps(plan_dict(world, **{"origin.rpc": answering})))
+    path.chmod(0o644)
+    assert cli.main(["deploy", str(path), "--dry-run"]) == 2
+    out, err = capsys.readouterr()
+    assert f"origin.rpc: the URL carries credentials, and {path} can be read by other users; run chmod 600" in err
+    assert not any(secret in out + err for secret in URL_SECRETS)
+    path.chmod(0o600)
+    assert cli.main(["deploy", str(path), "--dry-run"]) == 0, capsys.readouterr().err
     # A plan this program writes with such a URL is readable by its owner only.
     saved = save_plan(load_plan(path), tmp_path / "saved.toml")
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
