@@ -252,8 +252,9 @@ def open_signer(ref: KeyRef, field: str, *, base: Path = Path("."), passphrase: 
     if ref.kind == "keystore":
         return _keystore_signer(ref, field, base, passphrase)
     if ref.kind == "external":
-        raise InputError(field, "is external: only the validator holds this key and signs with it on its own "
-                                "machine (mosaic-tui validator stake); this run cannot open it.")
+        raise InputError(field, "is external: only the validator holds this key, on its own machine, where it "
+                                "names it itself (mosaic-tui validator stake --key, mosaic-tui export PLAN "
+                                "--validator N --key ... --auxiliary-key ...); this run cannot open it.")
     if node_address is None:
         raise InputError(field, "'node' needs the account's address: the node must hold it unlocked.")
     return NodeSigner(node_address)

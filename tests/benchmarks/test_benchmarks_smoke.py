@@ -74,6 +74,14 @@ def test_startup_prints_first_paint_ratio_and_engine_imports() -> None:
     assert "engine imports textual: no" in out
 
 
+def test_origin_confirmations_prints_the_extra_time_of_a_wait_on_geth() -> None:
+    out = run_script("origin_confirmations.py", "--validators", "1", "--confirmations", "0", "3")
+    lines = re.findall(r"^geth-dev validators=1 confirmations=(\S+)\s+wall=\s*([0-9.]+)s setup_wait=\s*([0-9.]+)s "
+                       r"extra=\s*([+-][0-9.]+)s$", out, re.M)
+    assert [line[0] for line in lines] == ["0", "3"], out
+    assert float(lines[0][2]) == 0.0 and float(lines[1][2]) > 0.0  # only the second run waited
+
+
 def test_gas_floor_traces_every_kind_of_action() -> None:
     out = run_script("gas_floor.py", "--sizes", "1", "2")
     for action in ("1.deploy_origin_core", "2.approve_stake", "2.initialize_stake", "2.gateway_stake",
