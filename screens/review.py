@@ -78,7 +78,9 @@ class ReviewScreen(WizardScreen):
         elif report is not None:
             status.update(f"[green]Preflight passed.[/] Origin chain {report.chain_id} at block {report.block}; "
                           f"fee estimate {format_amount(report.fee_per_gas, 'gwei')} per gas."
-                          + "".join(f"\n[cyan]•[/] {escape(line)}" for line in getattr(report, "external", [])))
+                          + "".join(f"\n[cyan]•[/] {escape(line)}" for line in getattr(report, "external", []))
+                          + "".join(f"\n[yellow]•[/] plan changed since the deployment started, accepted: "
+                                    f"{escape(line)}" for line in report.changes))
             for cost in report.costs:
                 table.add_row(cost.step, cost.title, Text(f"{cost.gas:,}", justify="right"),
                               Text(format_amount(cost.wei, "ETH"), justify="right"))
