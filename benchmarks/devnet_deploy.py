@@ -47,6 +47,7 @@ class DeployRun:
     seconds: float  # wall time of the whole `deploy` command: devnet start, preflight, all steps
     out_dir: Path
     txs: list[TxRecord] = field(default_factory=list)
+    verify: str = ""  # the last line of `mosaic-tui verify` when asked for
 
     def chains(self) -> list[str]:
         return [c for c in ("origin", "auxiliary") if any(t.chain == c for t in self.txs)]
@@ -84,15 +85,16 @@ def read_journal(path: Path) -> list[TxRecord]:
 
 
 def deploy(work: Path, validators: int, *, block_time: float | None, max_inflight: int | None = None,
-           timeout: float = 3600.0) -> DeployRun:
+           timeout: float = 3600.0, verify: bool = False) -> DeployRun:
     """Run one devnet deployment under `work` (a fresh folder) and stop its nodes afterwards."""
     work.mkdir(parents=True, exist_ok=True)
     out_dir = work / "out"
     if out_dir.exists():  # the CLI would resume the old deployment instead of measuring a new one
         raise SystemExit(f"{out_dir} exists already; give an empty working folder")
     env = {**os.environ, "MOSAIC_TUI_DEVNET_DIR": str(work / "devnet")}
-    command = [*CLI, "deploy", "--devnet", "--yes", "--validators", str(validators), "--out", str(out_dir),
-               "--origin-port", str(free_port()), "--auxiliary-port", str(free_port())]
+    # The deployment alone: no validator nodes (benchmarks/validator_finality.py measures those).
+    command = [*CLI, "deploy", "--devnet", "--yes", "--no-validators", "--validators", str(validators), "--out",
+               str(out_dir), "--origin-port", str(free_port()), "--auxiliary-port", str(free_port())]
     if block_time is not None:
         command += ["--block-time", str(block_time)]
     if max_inflight is not None:
@@ -104,12 +106,19 @@ def deploy(work: Path, validators: int, *, block_time: float | None, max_infligh
             result = subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout,
                                     check=False)
         seconds = time.perf_counter() - started
+        checked = ""
+        if verify and result.returncode == 0:
+            done = subprocess.run([*CLI, "verify", str(out_dir / "mosaic-plan.toml")], env=env, capture_output=True,
+                                  text=True, check=False, timeout=600)
+            checked = (done.stdout.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+            if done.returncode != 0:
+                checked = f"FAILED (exit {done.returncode}): {checked}"
     finally:
         subprocess.run([*CLI, "devnet", "down"], env=env, capture_output=True, check=False, timeout=120)
     if result.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-15:])
         raise SystemExit(f"deploy of {validators} validators failed (exit {result.returncode}); {log}:\n{tail}")
-    run = DeployRun(validators, max_inflight, block_time, seconds, out_dir)
+    run = DeployRun(validators, max_inflight, block_time, seconds, out_dir, verify=checked)
     run.txs = read_journal(out_dir / "mosaic-plan.state.json")
     return run
 

@@ -3,8 +3,8 @@
 Runs `mosaic-tui deploy --devnet` once (4 validators unless told otherwise) and reads the gas of
 every transaction from the journal's receipts. Origin gas is priced at 20 gwei (an assumption for
 a busy mainnet day; the devnet itself charges its own base fee). Auxiliary gas is shown but costs
-nothing: steps 3 and 4 run at zero gas price during the bootstrap, before the kernel gas price is
-raised. Nothing is asserted; benchmarks/gas_origin.py has the origin contracts' calls in isolation.
+no ETH: step 4's transactions are paid in base coin (the kernel gas price) that the genesis gives the
+initial proposer; step 3 sends nothing. Nothing is asserted; benchmarks/gas_origin.py has the origin contracts' calls in isolation.
 
     /tmp/venv0/bin/python benchmarks/gas_per_step.py [--validators 4] [--block-time S] [--work DIR]
 """
@@ -56,7 +56,7 @@ def print_tables(run: DeployRun) -> None:
     print(f"validators: {run.validators}; compiler solc {SOLC_VERSION}, optimizer "
           f"{'enabled' if optimizer['enabled'] else 'disabled'}, runs {optimizer['runs']}, "
           f"evmVersion {SETTINGS['evmVersion']}, viaIR {'yes' if SETTINGS.get('viaIR') else 'no'}")
-    print(f"prices: origin {ORIGIN_GWEI} gwei; auxiliary 0 (zero gas price during the bootstrap)")
+    print(f"prices: origin {ORIGIN_GWEI} gwei; auxiliary gas is paid in base coin, no ETH")
 
     print("\ncontract deployments")
     print(f"{'contract':<44} {'chain':<10} {'gas':>11} {'cost ETH':>10}")

@@ -40,7 +40,7 @@ from mosaic_tui.runner import create_address
 OST = 10**18
 ORIGIN_CHAIN_ID = 1337
 AUXILIARY_CHAIN_ID = 1000
-GAS_LIMIT = 3_000_000_000  # Stake.initialize checks duplicates pairwise: O(N^2) gas for N validators
+GAS_LIMIT = 3_000_000_000  # one Stake.initialize, updateMetaBlock and handOver for all N validators (linear gas)
 NODE_ARGS = ("--no-mining", "--gas-limit", str(GAS_LIMIT))
 ETH_EACH = 10 * OST
 
@@ -129,6 +129,9 @@ class Chain:
         return function.decode(self.one("eth_call", [{"to": to, "data": function.encode(*args)}, "latest"]))
 
 
+SYSTEM = "0xffffFFFfFFffffffffffffffFfFFFfffFFFfFFfE"  # the address an AuRa engine sends system calls from
+
+
 def fn(contract: str, name: str) -> AbiFunction:
     return AbiFunction.from_abi(load_artifact(contract)["abi"], name)
 
@@ -169,7 +172,12 @@ def set_up_auxiliary(chain: Chain, validators: list[BenchValidator]) -> dict[str
     update = fn("PollingPlace", "updateMetaBlock").encode(auxiliary, [v.stake for v in validators], 0,
                                                           keccak(text="bench kernel"))
     chain.mine([chain.tx(deployer, update, polling_place, GAS_LIMIT // 2)])
+    # The AuRa engine's finalizeChange (as SYSTEM) enables the contract, and later enacts the handed-over set.
+    chain.one("anvil_autoImpersonateAccount", [True])
+    finalize = "0x" + keccak(text="finalizeChange()")[:4].hex()
+    chain.mine([chain.tx(SYSTEM, finalize, proposer_set)])
     chain.mine([chain.tx(deployer, fn("ProposerSet", "handOver").encode(auxiliary), proposer_set, GAS_LIMIT // 2)])
+    chain.mine([chain.tx(SYSTEM, finalize, proposer_set)])
     chain.all([("anvil_setBalance", [v.auxiliary_address, hex(v.base_coin)]) for v in validators])
     return {"polling_place": polling_place, "proposer_set": proposer_set}
 

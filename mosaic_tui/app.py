@@ -1,10 +1,11 @@
-"""The Textual app: owns the wizard's pages, the form, and the workers; the engine does the work.
+"""The Textual app: its pages, where to deploy, quitting; the engine does the work.
 
-Blocking work (starting anvil, the preflight, the deployment, storing a key) runs in thread workers
-owned by the App, never by a screen, and comes back as messages (messages.py). The deployment runs
-in one worker (group "deploy"); its engine events become messages in one adapter
-(`messages.EventBridge`). web3 is not imported on the way to the first screen: the engine is
-imported inside the workers and handlers that need it.
+The pages are named screens (`SCREENS`), each created when first shown and kept while the operator
+looks at another one, so a half-filled form or a step's table stays as it was. The App owns the
+`WizardSession` the pages read, and decides on the requests they post (`messages.py`): pages never
+import the App. Blocking work (starting anvil, the preflight, the deployment) runs in thread workers
+owned by the App; the deployment's part lives in its `DeploymentController`. web3 is not imported on
+the way to the first screen: the engine is imported inside the workers and handlers that need it.
 
 Environment (for a wizard started by `mosaic-tui --devnet`, whose CLI has no port options for it):
 MOSAIC_TUI_AUXILIARY_PORT chooses the devnet's auxiliary port (default 8546).
@@ -12,32 +13,68 @@ MOSAIC_TUI_AUXILIARY_PORT chooses the devnet's auxiliary port (default 8546).
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
-from textual.app import SystemCommand
+from rich.markup import escape
+from textual import on, work
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker
 
-from mosaic_tui.messages import DevnetFailed, DevnetStarted, ModeChosen, RpcChecked
-from mosaic_tui.widgets.progress_model import DeploymentProgress
-from mosaic_tui.wizard_state import WizardForm
-from screens.app_deployment import DeploymentRunner
-from screens.app_pages import DEVNET_PAGES, OWN_PAGES
+from mosaic_tui.deploy_controller import DeploymentController
+from mosaic_tui.messages import (
+    DeploymentFailed,
+    DeploymentFinished,
+    DeploymentPaused,
+    DeploymentProgressed,
+    DeploymentRequested,
+    DeploymentStopped,
+    DevnetFailed,
+    DevnetStarted,
+    ModeChosen,
+    PageRequested,
+    PauseRequested,
+    PreflightCompleted,
+    PreflightFailed,
+    PreflightRequested,
+    RpcChecked,
+    StartOverRequested,
+)
+from mosaic_tui.session import DEVNET_PAGES, OWN_PAGES, WizardSession
+
+if TYPE_CHECKING:
+    from mosaic_tui.wizard_state import WizardForm
 
 CSS_PATH = Path(__file__).resolve().parent / "assets" / "app.tcss"
 AUXILIARY_PORT_ENV = "MOSAIC_TUI_AUXILIARY_PORT"
-DEVNET_VALIDATORS = 3
 __all__ = ["AUXILIARY_PORT_ENV", "DEVNET_PAGES", "OWN_PAGES", "MosaicApp"]
 
 
-class MosaicApp(DeploymentRunner):
+def _page(module: str, name: str, *args: str) -> Callable[[], Screen[Any]]:
+    """A page made when first shown: the first paint imports only the Welcome page."""
+    def make() -> Screen[Any]:
+        page: Screen[Any] = getattr(importlib.import_module(f"mosaic_tui.screens.{module}"), name)(*args)
+        return page
+    return make
+
+
+class MosaicApp(App[None]):
     TITLE = "mosaic-tui"
     SUB_TITLE = "Mosaic meta-blockchain deployment"
     CSS_PATH = CSS_PATH
+    SCREENS: ClassVar[dict[str, Callable[[], Screen[Any]]]] = {
+        "welcome": _page("welcome", "WelcomeScreen"),
+        "prerequisites": _page("prerequisites", "PrerequisitesScreen"),
+        "validators": _page("validators", "ValidatorsScreen"),
+        "review": _page("review", "ReviewScreen"),
+        **{f"step-{step}": _page("step", "StepScreen", step) for step in "01234"},
+        "export": _page("export", "RumExportScreen"),
+    }
     BINDINGS = [
         Binding("q", "quit_app", "Quit"),
         Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True),
@@ -50,125 +87,136 @@ class MosaicApp(DeploymentRunner):
                  devnet_dir: Path | None = None, devnet_port: int = 8545, *, start_with_status: bool = False,
                  auxiliary_port: int | None = None) -> None:
         super().__init__()
-        self.plan_path = Path(plan_path or "mosaic-plan.toml")
-        self.devnet_url = devnet_url
-        self.devnet_dir = devnet_dir
-        self.devnet_port = devnet_port
-        self.auxiliary_port = auxiliary_port or int(os.environ.get(AUXILIARY_PORT_ENV, "8546"))
+        self.session = WizardSession(
+            Path(plan_path or "mosaic-plan.toml"), devnet_url=devnet_url, devnet_dir=devnet_dir,
+            devnet_port=devnet_port, auxiliary_port=auxiliary_port or int(os.environ.get(AUXILIARY_PORT_ENV, "8546")))
+        self.deployment = DeploymentController(self)
         self.start_with_status = start_with_status
-        self.devnet_left_running = False
-        self.devnet_chain_id: int | None = None
-        self.mode = None  # "devnet" | "own", once chosen
-        self.form = None
-        self.connected: dict[str, Any] = {}  # URL field -> wizard_run.RpcCheck
-        self.prepared = None  # deploy.Prepared of the last good preflight, used once by the deployment
-        self.preflight_report = None
-        self.preflight_problems = None
-        self.preflight_running = False
-        self.progress = DeploymentProgress()
-        self.deploying = False
-        self.finished = False
-        self.failure = None
-        self._pause = False
-        self._stop = False
-        self._quit_when_stopped = False
-        self._passphrases = {}
-        self._resuming = False
-        self._follow_target = None
-        self._follow_timer = None
+        self._follow_target: str | None = None
+        self._follow_timer: Any = None
+        self._shown: set[str] = set()  # pages made so far (SCREENS makes each when first shown)
 
     def on_mount(self) -> None:
         if self.start_with_status:
             self._open_status(exit_on_close=True)
             return
         self.goto("welcome")
-        if self.devnet_url:
-            self.call_after_refresh(self._welcome_status, f"Local devnet running at {self.devnet_url}.")
+        if self.session.devnet_url:
+            self.call_after_refresh(self._welcome_status, f"Local devnet running at {self.session.devnet_url}.")
+
+    # -- pages -------------------------------------------------------------------------------------
+
+    def page(self, name: str) -> Screen[Any] | None:
+        """The page if it is on screen or was shown before (a page keeps its state while hidden)."""
+        return self.get_screen(name) if name in self._shown else None
+
+    def goto(self, name: str) -> None:
+        self._shown.add(name)
+        if self.get_screen(name) is self.screen:
+            return
+        if len(self.screen_stack) <= 1:
+            self.push_screen(name)
+        else:
+            self.switch_screen(name)
+
+    def on_page_requested(self, message: PageRequested) -> None:
+        if not self.session.deploying and message.page in self.session.pages:
+            self.goto(message.page)
+
+    def refresh_page(self, name: str) -> None:
+        screen = self.page(name)
+        if screen is not None and screen.is_mounted and hasattr(screen, "refresh_view"):
+            screen.refresh_view()
+
+    def refresh_pages(self) -> None:
+        for name in self.session.pages:
+            self.refresh_page(name)
+
+    def show_progress(self, name: str, message: DeploymentProgressed, row: Any) -> None:
+        screen = self.page(name)
+        if screen is not None and screen.is_mounted:
+            screen.show_progress(message, row)  # type: ignore[attr-defined]
+
+    def follow(self, page: str) -> None:
+        """Show the page of the step that runs now; steps skipped on a resume pass in a blink, so the
+        switch waits a moment and only the last page asked for is shown."""
+        self._follow_target = page
+        if self._follow_timer is None:
+            self._follow_timer = self.set_timer(0.15, self._follow_now)
+
+    def _follow_now(self) -> None:
+        from mosaic_tui.screens.base import WizardScreen
+
+        self._follow_timer = None
+        if self._follow_target and isinstance(self.screen, WizardScreen):
+            self.goto(self._follow_target)
+
+    def refresh_indicators(self) -> None:
+        from mosaic_tui.widgets.step_indicator import StepIndicator
+
+        for indicator in self.screen.query(StepIndicator):
+            indicator.done = self.session.done_pages()
+
+    def _welcome_status(self, text: str) -> None:
+        welcome = self.page("welcome")
+        if welcome is not None and welcome.is_mounted:
+            welcome.show_status(text)  # type: ignore[attr-defined]
+
+    # -- where to deploy ---------------------------------------------------------------------------
 
     def on_mode_chosen(self, message: ModeChosen) -> None:
-        if self.deploying:
+        session = self.session
+        if session.deploying:
             return
         if message.mode == "devnet":
-            self.mode = "devnet"
-            if self.devnet_url and self.devnet_chain_id is not None:
+            session.mode = "devnet"
+            if session.devnet_url and session.devnet_chain_id is not None:
                 self._enter_devnet()
-            elif self.devnet_url:
-                self._welcome_status(f"Local devnet running at {self.devnet_url}; connecting ...")
-                self.check_devnet(self.devnet_url)
+            elif session.devnet_url:
+                self._welcome_status(f"Local devnet running at {session.devnet_url}; connecting ...")
+                self.check_devnet(session.devnet_url)
             else:
                 self._welcome_status("Starting the local devnet ...")
                 self.start_devnet()
         elif message.mode == "resume":
             self._resume()
         else:
-            self.mode = "own"
-            self.form = self._load_form(self.plan_path)
-            self._welcome_status(f"Your own chains: the plan is read from and saved to {self.plan_path}.")
+            session.mode = "own"
+            session.form = self._load_form(session.plan_path)
+            self._welcome_status(f"Your own chains: the plan is read from and saved to {session.plan_path}.")
             self.goto("prerequisites")
 
     def _load_form(self, path: Path) -> WizardForm:
-        """The previous answers of an existing plan file; a fresh form when there is none or it is unreadable."""
-        from mosaic_tui.errors import MosaicError
-        from mosaic_tui.plan import load_plan
-        from mosaic_tui.wizard_state import empty_form
-
-        if path.is_file():
-            try:
-                return WizardForm.from_plan(load_plan(path))
-            except MosaicError as error:
-                self.notify(f"{path} could not be loaded, so the form starts empty: {error}", severity="warning",
-                            timeout=10)
-        return empty_form()
-
-    def resumable(self) -> Any:
-        """The unfinished deployment a restart can pick up: a JournalSummary, or None."""
-        from mosaic_tui.errors import MosaicError
-        from mosaic_tui.wizard_state import summarize_journal
-
-        for path in (self.plan_path, self.devnet_plan_path):
-            try:
-                summary = summarize_journal(path)
-            except MosaicError:
-                continue
-            if summary is not None and summary.started and not summary.finished and path.is_file():
-                return summary
-        return None
+        form, warning = self.session.load_form(path)
+        if warning:
+            self.notify(escape(warning), severity="warning", timeout=10)
+        return form
 
     def _resume(self) -> None:
-        from urllib.parse import urlsplit
-
-        from mosaic_tui.errors import MosaicError
-        from mosaic_tui.plan import load_plan
-
-        summary = self.resumable()
+        session = self.session
+        summary = session.resumable()
         if summary is None:
             self._welcome_status("There is no unfinished deployment to resume.")
             return
-        try:
-            plan = load_plan(summary.plan_path)
-        except MosaicError as error:
-            self._welcome_status(f"[b red]{summary.plan_path} cannot be resumed:[/] {error}")
-            return
-        self.form = WizardForm.from_plan(plan)
-        self._resuming = True
-        if summary.plan_path == self.devnet_plan_path:
-            self.mode = "devnet"
-            if self.devnet_url is None:
-                self.devnet_port = urlsplit(plan.origin.rpc).port or self.devnet_port
-                self._welcome_status("Starting the local devnet ...")
-                self.start_devnet()
-                return
+        refusal = session.resume(summary)
+        if refusal is not None:
+            self._welcome_status(f"[b red]{escape(str(summary.plan_path))} cannot be resumed:[/] {escape(refusal)}")
+        elif session.mode == "devnet" and session.devnet_url is None:
+            self._welcome_status("Starting the local devnet ...")
+            self.start_devnet()
         else:
-            self.mode = "own"
-        self.goto("review")
+            self.goto("review")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="devnet")
     def start_devnet(self) -> None:
         from mosaic_tui import devnet
         from mosaic_tui.errors import MosaicError
+        from mosaic_tui.validator.launch import validators_wanted
 
         try:
-            node = devnet.up(self.devnet_dir or devnet.default_dir(), port=self.devnet_port)
+            # The validator nodes started after the deployment need chains that make blocks on their own.
+            node = devnet.up(self.deployment.devnet_dir(), port=self.session.devnet_port,
+                             block_time=1.0 if validators_wanted() else None)
         except MosaicError as error:
             self.post_message(DevnetFailed(str(error)))
             return
@@ -185,65 +233,113 @@ class MosaicApp(DeploymentRunner):
             self.post_message(DevnetFailed(check.error or "the devnet does not answer"))
 
     def on_devnet_started(self, message: DevnetStarted) -> None:
-        self.devnet_url = message.rpc_url
-        self.devnet_chain_id = message.chain_id
+        self.session.devnet_url = message.rpc_url
+        self.session.devnet_chain_id = message.chain_id
         pid = f", PID {message.pid}" if message.pid else ""
         self._welcome_status(f"Local devnet running at {message.rpc_url} (chain id {message.chain_id}{pid}).")
-        if self.mode == "devnet":
+        if self.session.mode == "devnet":
             self._enter_devnet()
 
     def on_devnet_failed(self, message: DevnetFailed) -> None:
-        self.mode = None
+        self.session.mode = None
         self._welcome_status(f"[b red]The devnet did not start:[/] {message.reason}")
 
     def _enter_devnet(self) -> None:
         """The devnet form: the plan kept from an earlier run on this devnet, or a fresh devnet plan."""
-        from mosaic_tui.deploy import devnet_plan_dict
-
-        assert self.devnet_url is not None and self.devnet_chain_id is not None
-        if self._resuming:
-            self.goto("review")
-            return
-        form = self._load_form(self.devnet_plan_path) if self.devnet_plan_path.is_file() else None
-        if form is None or not form.devnet or form.values.get("origin.rpc") != self.devnet_url:
-            form = WizardForm.from_plan_dict(devnet_plan_dict(
-                DEVNET_VALIDATORS, origin_url=self.devnet_url, origin_chain_id=self.devnet_chain_id,
-                auxiliary_url=f"http://127.0.0.1:{self.auxiliary_port}"))
-        self.form = form
-        self.goto("prerequisites")
+        session = self.session
+        if not session.resuming:
+            form = self._load_form(session.devnet_plan_path) if session.devnet_plan_path.is_file() else None
+            session.form = session.devnet_form(form)
+        self.goto("review" if session.resuming else "prerequisites")
 
     def on_rpc_checked(self, message: RpcChecked) -> None:
-        self.connected[message.field] = message.check
+        self.session.connected[message.field] = message.check
+
+    # -- the deployment: requests from the pages, results from the workers ---------------------------
+
+    def on_preflight_requested(self, _: PreflightRequested) -> None:
+        if not self.session.deploying and self.session.form is not None:
+            self.deployment.start_preflight()
+
+    def on_deployment_requested(self, _: DeploymentRequested) -> None:
+        self.deployment.start_deployment()
+
+    def on_pause_requested(self, _: PauseRequested) -> None:
+        self.deployment.request_pause()
+
+    def on_start_over_requested(self, _: StartOverRequested) -> None:
+        """Keep the old journal aside and deploy these inputs afresh (new contracts)."""
+        from mosaic_tui.wizard_state import archive_journal
+
+        if self.session.deploying:
+            return
+        kept = archive_journal(self.session.active_plan_path)
+        self.session.progress.steps.clear()
+        if kept is not None:
+            self.notify(f"The earlier journal is kept as {kept.name}; this plan deploys afresh.", timeout=8)
+        self.deployment.start_preflight()
+
+    def on_preflight_completed(self, message: PreflightCompleted) -> None:
+        self.deployment.preflight_completed(message)
+
+    def on_preflight_failed(self, message: PreflightFailed) -> None:
+        self.deployment.preflight_failed(message)
+
+    @on(DeploymentProgressed)
+    def _deployment_progressed(self, message: DeploymentProgressed) -> None:
+        self.deployment.progressed(message)
+
+    def on_deployment_finished(self, _: DeploymentFinished) -> None:
+        self.deployment.finished()
+
+    def on_deployment_paused(self, message: DeploymentPaused) -> None:
+        self.deployment.paused(message)
+
+    def on_deployment_stopped(self, message: DeploymentStopped) -> None:
+        self.deployment.stopped(message)
+
+    def on_deployment_failed(self, message: DeploymentFailed) -> None:
+        self.deployment.failed(message)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that died of an unexpected error: say so instead of crashing the app."""
+        from mosaic_tui.errors import report
+
+        if event.state.name != "ERROR" or event.worker.error is None or self.deployment.worker_failed(event.worker):
+            return
+        said = report(event.worker.error)
+        self.notify(escape(said.text()), title=said.title, severity="error", timeout=15)
+
+    # -- quitting, panels, the command palette ----------------------------------------------------
 
     def action_quit_app(self) -> None:
-        from screens.quit import StopDeploymentScreen
+        from mosaic_tui.screens.quit import StopDeploymentScreen
 
-        if self.deploying:
+        if self.session.deploying:
             def decided(choice: str | None) -> None:
                 if choice == "stop":
-                    self._stop = True
-                    self._quit_when_stopped = True
+                    self.deployment.request_stop(then_quit=True)
                     self.notify("Stopping: the transactions in flight stay in the journal and are adopted when "
                                 "you resume.", timeout=8)
             self.push_screen(StopDeploymentScreen(), decided)
             return
-        self._ask_about_devnet()
+        self.ask_about_devnet()
 
-    def _ask_about_devnet(self) -> None:
-        from screens.quit import QuitScreen
+    def ask_about_devnet(self) -> None:
+        from mosaic_tui.screens.quit import QuitScreen
 
-        if not self.devnet_url:
+        if not self.session.devnet_url:
             self.exit()
             return
 
         def decided(choice: str | None) -> None:
             if choice == "keep":
-                self.devnet_left_running = True
+                self.session.devnet_left_running = True
                 self.exit()
             elif choice == "stop":
                 from mosaic_tui import devnet
 
-                devnet.down(self._devnet_dir())
+                devnet.down(self.deployment.devnet_dir())
                 self.exit()
 
         self.push_screen(QuitScreen(), decided)
@@ -251,21 +347,44 @@ class MosaicApp(DeploymentRunner):
     async def action_quit(self) -> None:
         self.action_quit_app()
 
+    def action_help(self) -> None:
+        from mosaic_tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_status(self) -> None:
+        self._open_status(exit_on_close=False)
+
+    def _open_status(self, exit_on_close: bool) -> None:
+        from mosaic_tui.errors import MosaicError, report
+        from mosaic_tui.plan import load_plan
+        from mosaic_tui.screens.status import ValidatorStatusScreen
+
+        if isinstance(self.screen, ValidatorStatusScreen):
+            return
+        session = self.session
+        path = session.active_plan_path if session.mode else session.plan_path
+        try:
+            plan = session.form.to_plan() if session.form is not None else load_plan(path)
+        except MosaicError as error:
+            said = report(error)
+            if exit_on_close:
+                self.exit(message=said.cli_text())
+            else:
+                self.notify(escape(f"The status panel needs a valid plan first: {said.text()}"), severity="warning",
+                            timeout=8)
+            return
+        self.push_screen(ValidatorStatusScreen(plan, path, exit_on_close=exit_on_close))
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Validator status", "Stakes, balances and membership of every validator (F2)",
                             self.action_status)
         yield SystemCommand("Help", "Keys and what each step does (F1)", self.action_help)
-        if self.deploying:
-            yield SystemCommand("Pause the deployment", "Stop after the running step", self.request_pause)
-        for name in self.pages:
-            if name != getattr(self.screen, "PAGE", None) and self._may_visit(name):
+        if self.session.deploying:
+            yield SystemCommand("Pause the deployment", "Stop after the running step", self.deployment.request_pause)
+        for name in self.session.pages:
+            if name != getattr(self.screen, "PAGE", None) and self.session.may_visit(name):
                 yield SystemCommand(f"Go to: {name.replace('-', ' ')}", "Open this page of the wizard",
                                     lambda n=name: self.goto(n))  # type: ignore[misc]
-
-    def _may_visit(self, name: str) -> bool:
-        if self.deploying or self.mode is None:
-            return False
-        if name.startswith("step-") or name == "export":
-            return name == "export" and self.finished or name.split("-")[-1] in self.progress.steps
-        return self.form is not None

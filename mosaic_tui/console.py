@@ -47,6 +47,9 @@ class ConsolePrinter:
             self._advance()
         elif isinstance(event, ev.Waiting):
             self._line(f"  wait  {event.reason}")
+        elif isinstance(event, ev.ValidatorsAwaited):
+            for line in validator_rows(event):
+                self._line(line)
         elif isinstance(event, ev.StepDone):
             self._stop_bar()
 
@@ -76,8 +79,27 @@ class ConsolePrinter:
             self._progress = None
 
 
+STATE_TEXT = {"waiting": "waiting", "approved": "approved", "staked": "staked"}
+
+
+def validator_rows(event: ev.ValidatorsAwaited) -> list[str]:
+    """The validators as step 2 sees them on chain, one line each (the wizard shows the same rows)."""
+    lines = ["  validators" + (f" (deadline {event.deadline})" if event.deadline else "") + ":"]
+    for row in event.validators:
+        who = "signs for itself" if row.external else "coordinator signs"
+        line = f"    {row.number:>3}  {row.origin_address}  {STATE_TEXT.get(row.state, row.state):<8}  {who}"
+        if row.note:
+            line += f"  ({row.note})"
+        if row.external and row.state != "staked":
+            line += f"\n         send them: {row.command}"
+        lines.append(line)
+    return lines
+
+
 def print_preflight(report: PreflightReport, stream: Any = None) -> None:
     out = stream or sys.stdout
+    for change in report.changes:
+        print(f"plan changed since the deployment started, accepted: {change}", file=out)
     source = f" ({report.fee_source})" if report.fee_source else ""
     print(f"origin chain {report.chain_id} at block {report.block}; priced at "
           f"{format_amount(report.fee_per_gas, 'gwei')} per gas{source}", file=out)
@@ -85,3 +107,5 @@ def print_preflight(report: PreflightReport, stream: Any = None) -> None:
     for cost in report.costs:
         print(f"{cost.step:<5} {cost.title:<52} {cost.gas:>12,} {format_amount(cost.wei, 'ETH'):>22}", file=out)
     print(f"{'':<5} {'total':<52} {'':>12} {format_amount(report.total_wei, 'ETH'):>22}", file=out)
+    for line in getattr(report, "external", []):
+        print(line, file=out)

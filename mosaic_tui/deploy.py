@@ -16,8 +16,20 @@ from mosaic_tui.chain.sender import FeePolicy, TxSender
 from mosaic_tui.deployment import Deployment
 from mosaic_tui.errors import DevnetError, InputErrors
 from mosaic_tui.journal import Journal, journal_path
-from mosaic_tui.plan import Plan, load_plan, plan_from_dict, save_plan
-from mosaic_tui.preflight import PreflightReport, run_preflight
+from mosaic_tui.plan import (
+    DEPLOY_OST,
+    REPLACE_AFTER_BLOCKS,
+    CorePlan,
+    OriginPlan,
+    Plan,
+    ValidatorPlan,
+    load_plan,
+    plan_data,
+    plan_from_dict,
+    save_plan,
+)
+from mosaic_tui.plan_fields import form_fields
+from mosaic_tui.preflight import PreflightReport, plan_changes, run_preflight
 from mosaic_tui.runner import Runner
 from mosaic_tui.steps import build_steps
 
@@ -26,31 +38,35 @@ DEV_PROPOSER_INDEX = 900
 DEV_AUXILIARY_BASE = 500  # validator i signs on the auxiliary chain with dev:<500 + i>
 
 
+def dev_validator(index: int) -> dict[str, str]:
+    """Validator `index` of a devnet plan: dev accounts as `deploy --devnet` numbers them, a stake each."""
+    return {"origin_address": keys.dev_signer(1 + index).address,
+            "auxiliary_address": keys.dev_signer(DEV_AUXILIARY_BASE + index).address,
+            "stake": f"{1000 + index} OST", "gateway_stake": _suggested(ValidatorPlan, "gateway_stake"),
+            "origin_key": f"dev:{1 + index}", "auxiliary_key": f"dev:{DEV_AUXILIARY_BASE + index}"}
+
+
+def _suggested(model: type, name: str) -> str:
+    return next(spec.suggested for spec in form_fields(model) if spec.key == name)
+
+
 def devnet_plan_dict(validators: int, *, origin_url: str, origin_chain_id: int, auxiliary_url: str,
                      auxiliary_chain_id: int = DEVNET_AUXILIARY_CHAIN_ID, block_time: int = 1,
-                     out_dir: str = ".") -> dict[str, Any]:
-    """A plan for a fresh devnet: dev keys, a dev OST token, every validator staking 1,000 OST."""
-    from mosaic_tui.units import default_core_identifier
+                     out_dir: str = ".", confirmations: int | str | None = None) -> dict[str, Any]:
+    """A plan for a fresh devnet: dev keys, a dev OST token, every validator staking about 1,000 OST.
 
-    members = []
-    for index in range(validators):
-        members.append({
-            "origin_address": keys.dev_signer(1 + index).address,
-            "auxiliary_address": keys.dev_signer(DEV_AUXILIARY_BASE + index).address,
-            "stake": f"{1000 + index} OST", "gateway_stake": "10 OST",
-            "origin_key": f"dev:{1 + index}", "auxiliary_key": f"dev:{DEV_AUXILIARY_BASE + index}",
-        })
+    What is not said here is the plan's default or the wizard's suggestion; a devnet only runs faster
+    (short blocks and epochs) and fits more in a block."""
     return {
-        "plan_version": 1, "devnet": True, "out_dir": out_dir,
-        "core": {"identifier": default_core_identifier(origin_chain_id, auxiliary_chain_id),
-                 "minimum_weight": "1000 OST"},
-        "origin": {"rpc": origin_url, "chain_id": origin_chain_id, "ost": "deploy", "deployer": "dev:0",
-                   "deployer_gateway_stake": "100 OST"},
+        "devnet": True, "out_dir": out_dir,
+        "core": {"minimum_weight": _suggested(CorePlan, "minimum_weight")},
+        "origin": {"rpc": origin_url, "chain_id": origin_chain_id, "ost": DEPLOY_OST, "deployer": "dev:0",
+                   "deployer_gateway_stake": _suggested(OriginPlan, "deployer_gateway_stake"),
+                   **({} if confirmations is None else {"confirmations": confirmations})},
         "auxiliary": {"rpc": auxiliary_url, "chain_id": auxiliary_chain_id,
                       "initial_proposer": f"dev:{DEV_PROPOSER_INDEX}", "block_time": block_time,
-                      "gas_limit": 30_000_000, "gas_price": "1 gwei", "base_coin_supply": "800000000 OST",
-                      "epoch_length": 10},
-        "validators": members,
+                      "gas_limit": 30_000_000, "epoch_length": 5},
+        "validators": [dev_validator(index) for index in range(validators)],
     }
 
 
@@ -69,19 +85,15 @@ class Prepared:
 def prepare(plan_path: Path, *, passphrase: keys.Passphrase | None = None,
             on_wait: Callable[[str], None] | None = None, devnet_dir: Path | None = None) -> Prepared:
     """Load the plan and its journal, run the preflight. Problems raise InputErrors (exit code 2)."""
+    keys.take_env_passphrases()  # before step 3 may start a node that would inherit them
     plan = load_plan(plan_path)
     journal = Journal.load(journal_path(plan_path))
-    digest = journal.plan_digest
-    if digest is not None and digest != plan.digest():
-        from mosaic_tui.errors import InputError
-
-        raise InputErrors([InputError("plan", f"{plan_path} changed since its deployment started (the journal "
-                                              f"{journal.path} belongs to the earlier version); undo the change, "
-                                              "or start a new deployment with a new plan file.")])
+    changes = plan_changes(journal, plan, plan_path)  # a harmful change raises InputErrors naming the field
     ctx = Deployment(plan, plan_path, journal, passphrase=passphrase, on_wait=on_wait)
     ctx.devnet_dir = devnet_dir
     _check_devnet_auxiliary(plan, journal)
     report = run_preflight(ctx)
+    report.changes = changes
     if report.problems:
         raise InputErrors(report.problems)
     return Prepared(ctx, report)
@@ -108,14 +120,33 @@ def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inf
     journal = ctx.journal
     journal.lock()
     try:
-        if journal.plan_digest is None:
-            journal.bind_plan(ctx.plan.digest())
+        # prepare() accepted any change from the journal's plan as harmless; the journal keeps the plan applied.
+        journal.bind_plan(ctx.plan.digest(), plan_data(ctx.plan), accept_change=True)
         origin_plan = ctx.plan.origin
         policy = {"origin": FeePolicy(origin_plan.max_fee_per_gas, origin_plan.max_priority_fee_per_gas,
-                                      origin_plan.replace_after_blocks)}
+                                      origin_plan.replace_after_blocks or REPLACE_AFTER_BLOCKS)}
         sender = TxSender(journal, ctx.chain, policy=policy, notify=lambda text: emit(events.Waiting("-", text)))
         ctx.sender = sender
-        runner = Runner(ctx, journal, sender, emit, max_inflight=max_inflight, should_stop=should_stop)
-        runner.run_steps(build_steps(ctx) if steps is None else steps)
+        ctx.emit, ctx.should_stop = emit, should_stop
+        current = ["-"]
+
+        def tracked(event: events.Event) -> None:
+            if isinstance(event, events.StepStarted):
+                current[0] = event.step
+            emit(event)
+
+        ctx.emit = tracked
+        runner = Runner(ctx, journal, sender, tracked, max_inflight=max_inflight, should_stop=should_stop)
+        try:
+            runner.run_steps(build_steps(ctx) if steps is None else steps)
+        except Exception as error:
+            # A node's error answer that no step turned into words: a sentence, never web3's raw dict.
+            from mosaic_tui.chain.rpc import rpc_error_sentence
+            from mosaic_tui.errors import MosaicError, StepFailed
+
+            sentence = None if isinstance(error, MosaicError) else rpc_error_sentence(error)
+            if sentence is None:
+                raise
+            raise StepFailed(current[0], "-", f"a node refused a request: {sentence}") from None
     finally:
         journal.unlock()

@@ -33,6 +33,10 @@ class Deployment:
         self.devnet_dir: Path | None = None  # set on a devnet: step 3 records its auxiliary node there
         self.cache: dict[str, Any] = {}  # values a step reads once for many actions (proofs)
         self.sender: Any = None  # the run's TxSender, set by deploy.execute (steps switch its fee mode)
+        # The run's event callback and stop request, set by deploy.execute: a step that waits on people
+        # (external validators) reports what it sees and stops when asked.
+        self.emit: Callable[[Any], None] = lambda event: None
+        self.should_stop: Callable[[], bool] = lambda: False
 
     # -- chains ---------------------------------------------------------------------------------
 

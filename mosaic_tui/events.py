@@ -7,6 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mosaic_tui.redact import redact
+
+
+class _Redacted:
+    """Free text of an event (a reason, a detail) passes through the one redaction when it is made."""
+
+    def __post_init__(self) -> None:
+        for name in ("reason", "detail"):
+            value = getattr(self, name, None)
+            if isinstance(value, str):
+                object.__setattr__(self, name, redact(value))
+
 
 @dataclass(frozen=True)
 class StepStarted:
@@ -16,7 +28,7 @@ class StepStarted:
 
 
 @dataclass(frozen=True)
-class ActionSkipped:
+class ActionSkipped(_Redacted):
     step: str
     action: str
     label: str
@@ -54,7 +66,7 @@ class TxConfirmed:
 
 
 @dataclass(frozen=True)
-class TxFailed:
+class TxFailed(_Redacted):
     step: str
     action: str
     label: str
@@ -63,7 +75,7 @@ class TxFailed:
 
 
 @dataclass(frozen=True)
-class ActionDone:
+class ActionDone(_Redacted):
     """An action without a transaction (a file written, a node started) finished."""
 
     step: str
@@ -73,11 +85,32 @@ class ActionDone:
 
 
 @dataclass(frozen=True)
-class Waiting:
+class Waiting(_Redacted):
     """The runner is waiting on something outside its control (an RPC outage, an operator's node)."""
 
     step: str
     reason: str
+
+
+@dataclass(frozen=True)
+class ValidatorState:
+    """One validator as step 2 sees it on chain: who signs for it, and how far it got."""
+
+    number: int  # counts from 1, as the wizard shows
+    origin_address: str
+    external: bool  # signs on its own machine (mosaic-tui validator stake)
+    state: str  # "waiting" | "approved" | "staked"
+    note: str = ""  # what is wrong ("approved too little: ...") or what it is waiting for
+    command: str = ""  # for an external validator: the command to send it
+
+
+@dataclass(frozen=True)
+class ValidatorsAwaited:
+    """Step 2 waits for external validators; emitted whenever what the chain shows of them changes."""
+
+    step: str
+    validators: tuple[ValidatorState, ...]
+    deadline: str | None = None  # RFC 3339 UTC, from the plan
 
 
 @dataclass(frozen=True)
@@ -86,4 +119,5 @@ class StepDone:
     title: str
 
 
-Event = StepStarted | ActionSkipped | TxSigned | TxSent | TxConfirmed | TxFailed | ActionDone | Waiting | StepDone
+Event = (StepStarted | ActionSkipped | TxSigned | TxSent | TxConfirmed | TxFailed | ActionDone | Waiting
+         | ValidatorsAwaited | StepDone)

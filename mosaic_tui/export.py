@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -296,14 +297,19 @@ def rum_env(plan: Plan, outputs: Mapping[str, Any], validator: int | ValidatorPl
 
 def rum_command(plan: Plan, outputs: Mapping[str, Any], validator: int | ValidatorPlan, *,
                 out_dir: str | os.PathLike[str] | None = None) -> list[str]:
-    """The command that starts rum with this validator's env file (exported into the environment).
+    """The command that starts this validator's node: rum with the env file exported into its
+    environment where rum is on PATH, otherwise our own node, `mosaic-tui validator run ENV_FILE`.
 
     The env file's path is absolute and so holds a slash: `.` would otherwise search PATH for it.
     Raises MissingOutput, as the export does, while the deployment is unfinished: rum cannot run yet.
     """
     rum_document(plan, outputs)
     env_path = os.path.abspath(Path(out_dir if out_dir is not None else plan.out_dir) / env_file_name(plan, validator))
-    return ["sh", "-ac", '. "$1" && exec "$2"', "rum", env_path, shutil.which("rum") or "rum"]
+    rum = shutil.which("rum")
+    if rum is None:
+        ours = shutil.which("mosaic-tui")
+        return [*([ours] if ours else [sys.executable, "-m", "mosaic_tui.cli"]), "validator", "run", env_path]
+    return ["sh", "-ac", '. "$1" && exec "$2"', "rum", env_path, rum]
 
 
 def write_exports(out_dir: str | os.PathLike[str], plan: Plan, outputs: Mapping[str, Any]) -> list[Path]:
@@ -329,5 +335,54 @@ def write_exports(out_dir: str | os.PathLike[str], plan: Plan, outputs: Mapping[
     return written
 
 
+def outputs_from_deployment_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A validator's machine has no coordinator journal: the outputs come from its deployment.toml."""
+    import tomllib
+
+    try:
+        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("--deployment", f"{path} does not exist; ask the coordinator for deployment.toml "
+                                         "(public, written at the end of the deployment).") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise InputError("--deployment", f"{path} cannot be read as TOML ({error}).") from None
+    outputs: dict[str, Any] = {}
+    for table in ("origin", "auxiliary"):
+        part = document.get(table)
+        if isinstance(part, Mapping):
+            outputs.update({key: value for key, value in part.items() if key not in ("rpc", "chain_id")})
+    if isinstance(document.get("auxiliary"), Mapping) and "rpc" in document["auxiliary"]:
+        outputs["auxiliary_rpc"] = document["auxiliary"]["rpc"]
+    return outputs
+
+
+def write_validator_exports(out_dir: str | os.PathLike[str], plan: Plan, outputs: Mapping[str, Any], index: int,
+                            origin_key: KeyRef | None, auxiliary_key: KeyRef | None) -> list[Path]:
+    """One validator's own rum.toml and env file, on its machine, with its own key references.
+
+    The plan holds `external` for a validator who keeps its keys; the references given here replace
+    them (they name the validator's keyring entry or keystore, never the key)."""
+    from dataclasses import replace
+
+    index, entry = _validator(plan, index)
+    for side, given in (("origin_key", origin_key), ("auxiliary_key", auxiliary_key)):
+        if given is None and getattr(entry, side).is_external:
+            flag = "--key" if side == "origin_key" else "--auxiliary-key"
+            raise InputError(flag, f"validator {index + 1}'s {side} is external in the plan; give your own reference "
+                                   f"with {flag} (keyring:<name> or keystore:<path>).")
+    own = replace(entry, origin_key=origin_key or entry.origin_key, auxiliary_key=auxiliary_key or entry.auxiliary_key)
+    mine = replace(plan, validators=tuple(own if i == index else v for i, v in enumerate(plan.validators)))
+    out = Path(out_dir)
+    base = Path(os.path.abspath(out))
+    rum = rum_document(mine, outputs, base=base)
+    rum["validators"] = [rum["validators"][index]]
+    env = rum_env(mine, outputs, index, base=base)
+    return [write_toml(out / env_file_name(plan, index).replace(".env", ".toml"), rum, secret=True, header=(
+                f"rum configuration of validator {index + 1}, written on its own machine by mosaic-tui.\n"
+                "Keys are referenced, never held here.")),
+            atomic_write(out / env_file_name(plan, index), env.encode("utf-8"), secret=True)]
+
+
 __all__ = ["DEPLOYMENT_FILE", "PRODUCED_BY", "RUM_FILE", "ExportError", "MissingOutput", "deployment_document",
-           "env_file_name", "polling_intervals", "rum_command", "rum_document", "rum_env", "write_exports"]
+           "env_file_name", "outputs_from_deployment_file", "polling_intervals", "rum_command", "rum_document", "rum_env",
+           "write_exports", "write_validator_exports"]

@@ -167,15 +167,29 @@ class Journal:
         digest: str | None = self._data["plan_digest"]
         return digest
 
-    def bind_plan(self, digest: str) -> None:
-        """Tie the journal to a plan (`Plan.digest()`); resuming with a changed plan is refused."""
+    def bind_plan(self, digest: str, applied: Mapping[str, Any] | None = None, *, accept_change: bool = False) -> None:
+        """Tie the journal to a plan (`Plan.digest()`) and keep the applied plan itself (`plan.plan_data(plan)`),
+        so that a changed plan can be told field by field; resuming with a changed plan is refused
+        unless the preflight found the change harmless (`accept_change`)."""
         current = self._data["plan_digest"]
-        if current == digest:
+        kept = None if applied is None else _jsonable(dict(applied), "plan")
+        if current == digest and (kept is None or self._data.get("plan") == kept):
             return
-        if current is not None:
+        if current is not None and current != digest and not accept_change:
             raise JournalError(str(self.path), "the journal belongs to a different version of the plan; "
                                                "a deployment cannot be resumed with changed inputs.")
-        self._commit(lambda data: data.__setitem__("plan_digest", digest))
+
+        def bind(data: dict[str, Any]) -> None:
+            data["plan_digest"] = digest
+            if kept is not None:
+                data["plan"] = kept
+        self._commit(bind)
+
+    @property
+    def applied_plan(self) -> dict[str, Any] | None:
+        """The plan the journal was last bound to (None for a journal that kept only its digest)."""
+        plan: dict[str, Any] | None = copy.deepcopy(self._data.get("plan"))
+        return plan
 
     # -- actions ---------------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ the keyring or keystore is `keys.py`'s business:
     keystore:<path>   an encrypted JSON keystore file (relative paths are relative to the plan)
     node              an account unlocked on the RPC node itself
     dev:<index>       the index-th account of the devnet's well-known mnemonic (devnet only)
+    external          a validator's key that only the validator holds: it signs its own stake on its
+                      own machine (`mosaic-tui validator stake`); the plan then holds only its addresses
 
 Anything that looks like a raw private key or a mnemonic is refused, and the refusal never
 repeats it.
@@ -21,7 +23,7 @@ from typing import Literal
 
 from mosaic_tui.errors import InputError
 
-KeyKind = Literal["keyring", "keystore", "node", "dev"]
+KeyKind = Literal["keyring", "keystore", "node", "dev", "external"]
 
 # A private key is 32 bytes: 64 hex digits, with or without 0x, possibly inside other text.
 PRIVATE_KEY_PATTERN = re.compile(r"(?<![0-9a-fA-F])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9a-fA-F])", re.ASCII)
@@ -29,7 +31,7 @@ PRIVATE_KEY_PATTERN = re.compile(r"(?<![0-9a-fA-F])(?:0[xX])?[0-9a-fA-F]{64}(?![
 _MNEMONIC = re.compile(r"[a-z]+(?:\s+[a-z]+){11,}", re.ASCII)
 _DEV_INDEX_MAX = 1000
 
-KEY_REF_FORMS = "keyring:<name>, keystore:<path>, node or dev:<index>"
+KEY_REF_FORMS = "keyring:<name>, keystore:<path>, node, external or dev:<index>"
 USE_A_REFERENCE = (
     "keys never go into the plan: store the key in the system keyring or an encrypted keystore file "
     "and write keyring:<name> or keystore:<path> here instead"
@@ -46,12 +48,12 @@ class KeyRef:
     """A reference to a signing key; `str()` gives back the text form the plan holds."""
 
     kind: KeyKind
-    name: str = ""  # keyring entry name or keystore path; empty for node and dev
+    name: str = ""  # keyring entry name or keystore path; empty for node, external and dev
     index: int = 0  # dev account index; 0 otherwise
 
     def __str__(self) -> str:
-        if self.kind == "node":
-            return "node"
+        if self.kind in ("node", "external"):
+            return self.kind
         if self.kind == "dev":
             return f"dev:{self.index}"
         return f"{self.kind}:{self.name}"
@@ -59,6 +61,11 @@ class KeyRef:
     @property
     def is_dev(self) -> bool:
         return self.kind == "dev"
+
+    @property
+    def is_external(self) -> bool:
+        """Held by the validator alone: the coordinator never opens it."""
+        return self.kind == "external"
 
 
 def parse_key_ref(value: object, field: str) -> KeyRef:
@@ -70,8 +77,8 @@ def parse_key_ref(value: object, field: str) -> KeyRef:
         raise InputError(field, f"this looks like a private key or mnemonic; {USE_A_REFERENCE}.")
     if not text:
         raise InputError(field, f"nothing was entered; enter a key reference ({KEY_REF_FORMS}).")
-    if text == "node":
-        return KeyRef("node")
+    if text in ("node", "external"):
+        return KeyRef(text)  # type: ignore[arg-type]
     kind, sep, rest = text.partition(":")
     if not sep or kind not in ("keyring", "keystore", "dev"):
         raise InputError(field, f"a key reference is one of {KEY_REF_FORMS}.")

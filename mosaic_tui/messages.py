@@ -22,6 +22,32 @@ class ModeChosen(Message):
     mode: str
 
 
+# Requests: a page asks, the App decides ("messages up"). Pages never change the App's state themselves.
+
+
+@dataclass
+class PageRequested(Message):
+    """Show this page of the wizard (Back, Next, a link), if the App agrees."""
+
+    page: str
+
+
+class PreflightRequested(Message):
+    """Save the form as the plan and check it against the chain (nothing is sent)."""
+
+
+class DeploymentRequested(Message):
+    """Send: deploy after a passed preflight, retry, or continue a paused run."""
+
+
+class PauseRequested(Message):
+    """Pause the running deployment once its running step is done."""
+
+
+class StartOverRequested(Message):
+    """Keep the plan's journal aside and deploy the same inputs afresh."""
+
+
 @dataclass
 class DevnetStarted(Message):
     rpc_url: str
@@ -72,9 +98,12 @@ class PreflightCompleted(Message):
 
 @dataclass
 class PreflightFailed(Message):
-    """The preflight (or loading the plan) found problems; each an InputError with field and message."""
+    """The preflight (or loading the plan) found problems: errors.Problem, each a field (or None) and a sentence.
+
+    `passphrase_rejected`: a keystore passphrase was wrong or not given, so it is asked again, not reused."""
 
     problems: list[Any]
+    passphrase_rejected: bool = False
 
 
 @dataclass
@@ -145,6 +174,13 @@ class WaitReported(DeploymentProgressed):
         return isinstance(message, WaitReported)
 
 
+class ValidatorsChecked(DeploymentProgressed):
+    """Step 2 read the validators' approvals and gateway stakes from chain; only the latest matters."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ValidatorsChecked)
+
+
 class StepFinished(DeploymentProgressed):
     pass
 
@@ -184,7 +220,7 @@ def _event_messages() -> dict[type, type[DeploymentProgressed]]:
     return {StepPlanned: StepListed, ev.StepStarted: StepStarted, ev.ActionSkipped: ActionSkipped,
             ev.TxSigned: TransactionSigned, ev.TxSent: TransactionSent, ev.TxConfirmed: TransactionConfirmed,
             ev.TxFailed: TransactionFailed, ev.ActionDone: ActionCompleted, ev.Waiting: WaitReported,
-            ev.StepDone: StepFinished}
+            ev.ValidatorsAwaited: ValidatorsChecked, ev.StepDone: StepFinished}
 
 
 _EVENT_MESSAGES: dict[type, type[DeploymentProgressed]] = {}

@@ -1,15 +1,17 @@
-"""The plan: every input of step 0, validated, loaded from and saved to TOML.
+"""The plan: every input of step 0, declared once as pydantic models, loaded from and saved to TOML.
 
 A plan is what the operator decided; the journal is what happened. The wizard fills a plan from
 its forms (`plan_from_dict`), the headless CLI reads one from a file (`load_plan`), and both get
-the same checks with every problem reported at once, so one edit fixes them all. Keys are never
-part of a plan, only references to them (see `keyref`).
+the same checks with every problem reported at once, each naming its key (and its line in a file),
+so one edit fixes them all. Each field's kind (`plan_fields`) is its parser and its TOML form; its
+`Form` metadata is what the wizard shows. Keys are never part of a plan, only references to them.
 
 Layout of the file (see assets/example-plan.toml):
 
     plan_version, devnet, out_dir
     [core]          identifier, minimum_weight
-    [origin]        rpc, chain_id, ost, deployer, deployer_gateway_stake
+    [origin]        rpc, chain_id, ost, deployer, deployer_gateway_stake, confirmations, staking_deadline,
+                    max_fee_per_gas, max_priority_fee_per_gas, replace_after_blocks
     [auxiliary]     rpc, chain_id, initial_proposer, block_time, gas_limit, gas_price,
                     base_coin_supply, epoch_length
     [[validators]]  origin_address, auxiliary_address, stake, gateway_stake, origin_key, auxiliary_key
@@ -17,70 +19,139 @@ Layout of the file (see assets/example-plan.toml):
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
-import re
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic.dataclasses import dataclass
+
+from mosaic_tui import plan_fields as kinds
 from mosaic_tui import units
 from mosaic_tui.errors import InputError, InputErrors
-from mosaic_tui.keyref import PRIVATE_KEY_PATTERN, USE_A_REFERENCE, KeyRef, parse_key_ref
+from mosaic_tui.keyref import PRIVATE_KEY_PATTERN, USE_A_REFERENCE, KeyRef
+from mosaic_tui.plan_checks import static_problems
+from mosaic_tui.plan_errors import input_errors, partial_plan
+from mosaic_tui.plan_fields import DEPLOY_OST, FINALIZED, Form, format_deadline, parse_deadline
 from mosaic_tui.tomlio import key_lines, write_toml
 
 PLAN_VERSION = 1
-DEPLOY_OST = "deploy"  # origin.ost on a devnet: the wizard deploys a dev OST token
-_REQUIRED = object()
+_TABLE = ConfigDict(extra="forbid")
+_VERSION = kinds.Kind("int", lambda value, field: _version(value, field))
 
 
-@dataclass(frozen=True)
+def _version(value: Any, field: str) -> int:
+    if value != PLAN_VERSION or isinstance(value, bool):
+        raise InputError(field, f"this program reads plan_version {PLAN_VERSION}; the plan says {value!r}.")
+    return PLAN_VERSION
+
+
+@dataclass(frozen=True, config=_TABLE)
 class OriginPlan:
-    rpc: str
-    chain_id: int
-    ost: str  # checksummed address, or DEPLOY_OST on a devnet
-    deployer: KeyRef
-    deployer_gateway_stake: int  # wei of OST the deployer stakes in OSTGateway for base coin
-    max_fee_per_gas: int | None = None  # wei; the fee ceiling no origin transaction ever exceeds
-    max_priority_fee_per_gas: int | None = None  # wei; the tip ceiling
-    replace_after_blocks: int = 3  # a transaction not mined within this many blocks is replaced, fees raised
+    rpc: Annotated[str, kinds.URL, Form("Origin RPC URL", "the origin chain's JSON-RPC endpoint")]
+    chain_id: Annotated[int, kinds.CHAIN_ID, Form("Origin chain id", "filled in from the node once connected")]
+    ost: Annotated[str, kinds.OST_TOKEN, Form("OST token address", 'the OST token on origin ("deploy" on a devnet)')]
+    deployer: Annotated[KeyRef, kinds.KEY, Form("Deployment key", "owns ETH for gas and OST for its gateway stake")]
+    # wei of OST the deployer stakes in OSTGateway for base coin
+    deployer_gateway_stake: Annotated[int, kinds.OST, Form(
+        "Deployer gateway stake", "OST staked for the initial proposer's base coin", suggested="100 OST")]
+    # Blocks on top of the set-up block before it is a trust anchor, or FINALIZED; None: the default
+    # (FINALIZED off a devnet, 0 on one), see `Plan.confirmations`.
+    confirmations: Annotated[int | str | None, kinds.CONFIRMATIONS] = None
+    # When step 2 stops waiting for external validators (UTC); None waits until they all acted.
+    staking_deadline: Annotated[datetime | None, kinds.DEADLINE] = None
+    # Fee ceilings for origin transactions (wei per gas); None: no ceiling beyond the node's estimate.
+    max_fee_per_gas: Annotated[int | None, kinds.GWEI] = None
+    max_priority_fee_per_gas: Annotated[int | None, kinds.GWEI] = None
+    # A transaction not mined within this many blocks is replaced at its nonce, both fees raised >= 10 %;
+    # None: REPLACE_AFTER_BLOCKS.
+    replace_after_blocks: Annotated[int | None, kinds.whole(1, 10_000)] = None
 
 
-@dataclass(frozen=True)
+# origin keys that change how the deployment waits or pays, not what it deploys: outside the digest
+REPLACE_AFTER_BLOCKS = 3
+_NOT_DEPLOYED = ("confirmations", "staking_deadline", "max_fee_per_gas", "max_priority_fee_per_gas",
+                 "replace_after_blocks")
+
+
+@dataclass(frozen=True, config=_TABLE)
+class CorePlan:
+    # None in a file: the default, origin chain id + auxiliary chain id (filled in when the plan is read)
+    identifier: Annotated[str | None, kinds.IDENTIFIER, Form(
+        "Core identifier", "20 bytes; empty = origin chain id + auxiliary chain id", optional=True)] = \
+        Field(default=None, kw_only=True)
+    minimum_weight: Annotated[int, kinds.OST, Form(
+        "Minimum weight", "the smallest stake a validator may have", suggested="1000 OST")]
+
+
+@dataclass(frozen=True, config=_TABLE)
 class AuxiliaryPlan:
-    rpc: str
-    chain_id: int
-    initial_proposer: KeyRef  # seals and deploys during the zero-gas-price bootstrap
-    block_time: int = 5  # seconds; the Aura stepDuration
-    gas_limit: int = 10_000_000
-    gas_price: int = 10**9  # wei; the kernel gas price the chain runs at after bootstrap
-    base_coin_supply: int = 800_000_000 * 10**18  # all OST could be bridged: 800M, like OST's supply
-    epoch_length: int = 100  # blocks between checkpoints
+    rpc: Annotated[str, kinds.URL, Form("Auxiliary RPC URL", "where the auxiliary node answers")]
+    chain_id: Annotated[int, kinds.CHAIN_ID, Form("Auxiliary chain id", "must differ from the origin chain id")]
+    # seals and deploys during the zero-gas-price bootstrap
+    initial_proposer: Annotated[KeyRef, kinds.KEY, Form("Initial proposer key",
+                                                        "seals and deploys during the zero-gas bootstrap")]
+    block_time: Annotated[int, kinds.whole(1, 3600), Form(
+        "Block time (s)", "seconds per block (Aura stepDuration)")] = 5
+    gas_limit: Annotated[int, kinds.whole(21_000), Form("Block gas limit")] = 10_000_000
+    # wei; the kernel gas price the chain runs at after bootstrap
+    gas_price: Annotated[int, kinds.GWEI, Form("Gas price after bootstrap", "the kernel gas price")] = 10**9
+    # all OST could be bridged: 800M, like OST's supply
+    base_coin_supply: Annotated[int, kinds.OST, Form(
+        "Base coin supply", "allocated to OSTPrime in genesis")] = 800_000_000 * 10**18
+    epoch_length: Annotated[int, kinds.whole(1, 10**9), Form(
+        "Epoch length (blocks)", "blocks between checkpoints")] = 100
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
 class ValidatorPlan:
-    origin_address: str
-    auxiliary_address: str
-    stake: int  # wei of OST staked in Stake; becomes the validator's weight
-    gateway_stake: int  # wei of OST staked in OSTGateway for base coin to pay for votes
-    origin_key: KeyRef
-    auxiliary_key: KeyRef
+    origin_address: Annotated[str, kinds.ADDRESS, Form("Origin address", "stakes OST on origin")]
+    auxiliary_address: Annotated[str, kinds.ADDRESS, Form("Auxiliary address",
+                                                          "votes and seals on the auxiliary chain")]
+    # wei of OST staked in Stake; becomes the validator's weight
+    stake: Annotated[int, kinds.OST, Form("Stake", "its weight; at least the minimum weight", suggested="1000 OST")]
+    # wei of OST staked in OSTGateway for base coin to pay for votes
+    gateway_stake: Annotated[int, kinds.OST, Form("Gateway stake", "buys base coin for its votes",
+                                                  suggested="10 OST", csv_optional=True)]
+    origin_key: Annotated[KeyRef, kinds.KEY, Form(
+        "Origin key", 'signs its approvals and gateway stake; "external" if the validator signs on its own machine',
+        csv_optional=True)]
+    auxiliary_key: Annotated[KeyRef, kinds.KEY, Form(
+        "Auxiliary key", 'the rum node\'s key on the auxiliary chain; "external" if only the validator holds it',
+        csv_optional=True)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
 class Plan:
     origin: OriginPlan
+    core: CorePlan
     auxiliary: AuxiliaryPlan
-    validators: tuple[ValidatorPlan, ...]
-    core_identifier: str
-    minimum_weight: int
-    out_dir: str = "out"
-    devnet: bool = False
+    validators: tuple[ValidatorPlan, ...] = ()
+    out_dir: Annotated[str, kinds.TEXT, Form("Export folder", "relative to the plan file")] = "out"
+    devnet: Annotated[bool, kinds.BOOL] = False
+    plan_version: Annotated[int, _VERSION] = PLAN_VERSION
+
+    @model_validator(mode="after")
+    def _default_identifier(self) -> Plan:
+        fill_default_identifier(self)
+        return self
+
+    @property
+    def core_identifier(self) -> str:
+        return self.core.identifier or ""
+
+    @property
+    def minimum_weight(self) -> int:
+        return self.core.minimum_weight
+
+    @property
+    def external_validators(self) -> list[int]:
+        """Positions of the validators who sign their own stake (origin_key = external)."""
+        return [index for index, v in enumerate(self.validators) if v.origin_key is not None and v.origin_key.is_external]
 
     @property
     def deploys_ost(self) -> bool:
@@ -90,40 +161,27 @@ class Plan:
     def deployer_gateway_stake(self) -> int:
         return self.origin.deployer_gateway_stake
 
+    @property
+    def confirmations(self) -> int | str:
+        """origin.confirmations as given, else "finalized" off a devnet and 0 on one."""
+        if self.origin.confirmations is not None:
+            return self.origin.confirmations
+        return 0 if self.devnet else FINALIZED
+
     def out_path(self, plan_file: str | Path) -> Path:
         """The export directory; a relative `out_dir` is relative to the plan file's directory."""
         return Path(plan_file).parent / Path(self.out_dir).expanduser()
 
-    def to_dict(self) -> dict[str, Any]:
-        """The TOML form: amounts as exact text with a unit, so nothing overflows a TOML integer."""
-        aux = self.auxiliary
-        ost, gwei = partial(units.format_amount, unit="OST"), partial(units.format_amount, unit="gwei")
-
-        return {
-            "plan_version": PLAN_VERSION,
-            "devnet": self.devnet,
-            "out_dir": self.out_dir,
-            "core": {"identifier": self.core_identifier, "minimum_weight": ost(self.minimum_weight)},
-            "origin": {"rpc": self.origin.rpc, "chain_id": self.origin.chain_id, "ost": self.origin.ost,
-                       "deployer": str(self.origin.deployer),
-                       "deployer_gateway_stake": ost(self.origin.deployer_gateway_stake),
-                       **_fee_keys(self.origin)},
-            "auxiliary": {"rpc": aux.rpc, "chain_id": aux.chain_id, "initial_proposer": str(aux.initial_proposer),
-                          "block_time": aux.block_time, "gas_limit": aux.gas_limit, "gas_price": gwei(aux.gas_price),
-                          "base_coin_supply": ost(aux.base_coin_supply), "epoch_length": aux.epoch_length},
-            "validators": [{"origin_address": v.origin_address, "auxiliary_address": v.auxiliary_address,
-                            "stake": ost(v.stake), "gateway_stake": ost(v.gateway_stake),
-                            "origin_key": str(v.origin_key), "auxiliary_key": str(v.auxiliary_key)}
-                           for v in self.validators],
-        }
-
     def digest(self) -> str:
         """A fingerprint of the plan, so a journal can tell it is resumed with the plan it started with."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+        inputs = plan_data(self)
+        for key in _NOT_DEPLOYED:  # waiting longer, or paying less, does not change what is deployed
+            inputs["origin"].pop(key, None)
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
     def problems(self) -> list[InputError]:
         """Every problem that can be found without a chain (a field that failed to parse is None)."""
-        return _static_problems(self)
+        return static_problems(self)
 
     def validate_static(self) -> None:
         """Raise InputErrors listing every problem `problems` finds."""
@@ -132,243 +190,44 @@ class Plan:
             raise InputErrors(found)
 
 
-def _static_problems(plan: Plan) -> list[InputError]:
-    found: list[InputError] = []
-    origin, aux, validators = plan.origin, plan.auxiliary, plan.validators
-
-    def add(field_name: str, message: str) -> None:
-        found.append(InputError(field_name, message))
-
-    if origin.chain_id is not None and origin.chain_id == aux.chain_id:
-        add("auxiliary.chain_id", f"the auxiliary chain needs its own chain id; {aux.chain_id} is the origin chain's.")
-    if plan.core_identifier is not None and origin.chain_id is not None:
-        try:
-            units.parse_core_identifier(plan.core_identifier, origin.chain_id, "core.identifier")
-        except InputError as error:
-            found.append(error)
-    if origin.ost == DEPLOY_OST and not plan.devnet:
-        add("origin.ost", 'only a devnet plan may say "deploy"; give the address of the OST token on origin.')
-    if origin.max_fee_per_gas == 0:
-        add("origin.max_fee_per_gas", "a fee ceiling of zero lets no transaction through; give e.g. \"50 gwei\".")
-    if origin.max_priority_fee_per_gas is not None and origin.max_fee_per_gas is not None \
-            and origin.max_priority_fee_per_gas > origin.max_fee_per_gas:
-        add("origin.max_priority_fee_per_gas", "the tip ceiling is above origin.max_fee_per_gas; a tip is part of "
-                                               "the fee, so it can never be higher.")
-    if aux.gas_price == 0:
-        add("auxiliary.gas_price", "the gas price after bootstrap must be above zero; step 4 raises the chain to it.")
-    if plan.minimum_weight is not None and plan.minimum_weight < 1:
-        add("core.minimum_weight", "the minimum weight must be at least 1 wei of OST.")
-    if not validators:
-        add("validators", "the plan lists no validators; add at least one [[validators]] table.")
-    _address_problems(plan, add)
-    _key_problems(plan, add)
-    for position, validator in enumerate(validators):
-        where = f"validators[{position}]"
-        if None not in (validator.stake, plan.minimum_weight) and validator.stake < plan.minimum_weight:
-            add(f"{where}.stake", f"the stake {units.format_amount(validator.stake)} is below the minimum weight "
-                                  f"{units.format_amount(plan.minimum_weight)}.")
-        if validator.gateway_stake == 0:
-            add(f"{where}.gateway_stake", "a validator needs a gateway stake: it buys the base coin that pays "
-                                          "for its votes once the auxiliary chain charges gas.")
-    gateway_stakes = [origin.deployer_gateway_stake, *(v.gateway_stake for v in validators)]
-    if aux.base_coin_supply is not None and None not in gateway_stakes:
-        backed = sum(gateway_stakes)
-        if aux.base_coin_supply < backed:
-            add("auxiliary.base_coin_supply",
-                f"the supply {units.format_amount(aux.base_coin_supply)} is less than the "
-                f"{units.format_amount(backed)} of gateway stakes it must pay out 1:1.")
-    return found
+def fill_default_identifier(plan: Plan) -> None:
+    """A plan without core.identifier gets the default made of its two chain ids."""
+    origin, auxiliary = plan.origin.chain_id, plan.auxiliary.chain_id
+    if plan.core.identifier is None and None not in (origin, auxiliary):
+        core = object.__new__(CorePlan)
+        object.__setattr__(core, "minimum_weight", plan.core.minimum_weight)
+        object.__setattr__(core, "identifier", units.default_core_identifier(origin, auxiliary))
+        object.__setattr__(plan, "core", core)
 
 
-def _address_problems(plan: Plan, add: Callable[[str, str], None]) -> None:
-    # One address in two roles means two keys are one; staking and voting would both break.
-    seen: dict[str, str] = {}
-    if plan.origin.ost not in (None, DEPLOY_OST):
-        seen[plan.origin.ost] = "origin.ost"
-    for position, validator in enumerate(plan.validators):
-        for role in ("origin_address", "auxiliary_address"):
-            address = getattr(validator, role)
-            where = f"validators[{position}].{role}"
-            if address is None:
-                continue
-            if address in seen:
-                add(where, f"{address} is already used as {seen[address]}; every address may appear only once.")
-            else:
-                seen[address] = where
+_PLAN = TypeAdapter(Plan)
+_FILE_ORDER = ("plan_version", "devnet", "out_dir", "core", "origin", "auxiliary", "validators")
 
 
-def _key_problems(plan: Plan, add: Callable[[str, str], None]) -> None:
-    refs = [("origin.deployer", plan.origin.deployer), ("auxiliary.initial_proposer", plan.auxiliary.initial_proposer)]
-    for position, validator in enumerate(plan.validators):
-        refs += [(f"validators[{position}].origin_key", validator.origin_key),
-                 (f"validators[{position}].auxiliary_key", validator.auxiliary_key)]
-    validator_refs: dict[KeyRef, str] = {}
-    for where, ref in refs:
-        if ref is None:
-            continue
-        if ref.is_dev and not plan.devnet:
-            add(where, "dev:<index> keys exist only on a devnet; use keyring:<name>, keystore:<path> or node.")
-        # Validator addresses are all distinct, so no two of their keys can be the same key.
-        if where.startswith("validators") and ref.kind != "node":
-            if ref in validator_refs:
-                add(where, f"this is the same key as {validator_refs[ref]}, yet the addresses differ; "
-                           "each address needs its own key.")
-            else:
-                validator_refs[ref] = where
-
-
-class _Reader:
-    """Pulls typed values out of raw tables, collecting every error instead of stopping at the first."""
-
-    def __init__(self) -> None:
-        self.errors: list[InputError] = []
-
-    def table(self, data: Mapping[str, Any], key: str, known: tuple[str, ...]) -> dict[str, Any]:
-        value = data.get(key, {})
-        if not isinstance(value, Mapping):
-            self.errors.append(InputError(key, f"expected a table [{key}], not {units.kind_of(value)}."))
-            return {}
-        self.unknown(value, key, known)
-        return dict(value)
-
-    def unknown(self, table: Mapping[str, Any], where: str, known: tuple[str, ...]) -> None:
-        for key in table:
-            if key in known:
-                continue
-            shown = key[:60] if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key[:60])
-            shown = "(a key that looks like a secret)" if PRIVATE_KEY_PATTERN.search(key) else shown
-            hint = difflib.get_close_matches(key, known, n=1)
-            tail = f" did you mean {hint[0]}?" if hint else f" known keys are: {', '.join(known)}."
-            name = f"{where}.{shown}" if where else shown
-            self.errors.append(InputError(name, f"the plan has no such key;{tail}"))
-
-    def value(self, table: Mapping[str, Any], key: str, where: str,
-              parse: Callable[[Any, str], Any], default: Any = _REQUIRED) -> Any:
-        name = f"{where}.{key}" if where else key
-        if key not in table:
-            if default is _REQUIRED:
-                self.errors.append(InputError(name, "this key is missing from the plan."))
-                return None
-            return default
-        try:
-            return parse(table[key], name)
-        except InputError as error:
-            self.errors.append(error)
-            return None
-
-
-def _parse_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise InputError(name, "expected true or false.")
-    return value
-
-
-def _parse_text(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(name, "expected a non-empty text value.")
-    return value.strip()
-
-
-def _parse_version(value: Any, name: str) -> int:
-    if value != PLAN_VERSION or isinstance(value, bool):
-        raise InputError(name, f"this program reads plan_version {PLAN_VERSION}; the plan says {value!r}.")
-    return PLAN_VERSION
-
-
-def _parse_ost(value: Any, name: str) -> str:
-    if isinstance(value, str) and value.strip() == DEPLOY_OST:
-        return DEPLOY_OST
-    return units.parse_address(value, name)
-
-
-def _gwei(value: Any, name: str) -> int:
-    """A fee per gas: "50 gwei", or wei without a unit, like every other plan amount."""
-    return units.parse_amount(value, name)
-
-
-def _int(minimum: int, maximum: int = 2**63 - 1) -> Callable[[Any, str], int]:
-    return lambda value, name: units.parse_int(value, name, minimum=minimum, maximum=maximum)
-
-
-_TOP = ("plan_version", "devnet", "out_dir", "core", "origin", "auxiliary", "validators")
-_CORE = ("identifier", "minimum_weight")
-_ORIGIN = ("rpc", "chain_id", "ost", "deployer", "deployer_gateway_stake", "max_fee_per_gas",
-           "max_priority_fee_per_gas", "replace_after_blocks")
-
-
-def _fee_keys(origin: OriginPlan) -> dict[str, Any]:
-    """The fee keys a plan sets (absent ones stay absent, so older plans keep their digest)."""
-    gwei = partial(units.format_amount, unit="gwei")
-    keys: dict[str, Any] = {}
-    if origin.max_fee_per_gas is not None:
-        keys["max_fee_per_gas"] = gwei(origin.max_fee_per_gas)
-    if origin.max_priority_fee_per_gas is not None:
-        keys["max_priority_fee_per_gas"] = gwei(origin.max_priority_fee_per_gas)
-    if origin.replace_after_blocks != OriginPlan.replace_after_blocks:
-        keys["replace_after_blocks"] = origin.replace_after_blocks
-    return keys
-_AUX = ("rpc", "chain_id", "initial_proposer", "block_time", "gas_limit", "gas_price", "base_coin_supply",
-        "epoch_length")
-_VALIDATOR = ("origin_address", "auxiliary_address", "stake", "gateway_stake", "origin_key", "auxiliary_key")
+def plan_data(plan: Plan) -> dict[str, Any]:
+    """The plan as its TOML file holds it: amounts as exact text with a unit (nothing overflows a TOML integer);
+    keys left unset are left out, so plans written before a key existed keep their digest."""
+    data = _PLAN.dump_python(plan, mode="json", exclude_none=True)
+    return {key: data[key] for key in _FILE_ORDER if key in data}
 
 
 def plan_from_dict(data: Mapping[str, Any], *, validate: bool = True) -> Plan:
     """Build a plan from raw values (TOML tables or form fields); raise InputErrors with every problem."""
-    read = _Reader()
-    read.unknown(data, "", _TOP)
-    read.value(data, "plan_version", "", _parse_version, PLAN_VERSION)
-    devnet = read.value(data, "devnet", "", _parse_bool, False)
-    out_dir = read.value(data, "out_dir", "", _parse_text, "out")
-    core, origin_t, aux_t = read.table(data, "core", _CORE), read.table(data, "origin", _ORIGIN), \
-        read.table(data, "auxiliary", _AUX)
-    defaults = AuxiliaryPlan("", 0, KeyRef("node"))
-    origin = OriginPlan(
-        rpc=read.value(origin_t, "rpc", "origin", units.parse_url),
-        chain_id=read.value(origin_t, "chain_id", "origin", units.parse_chain_id),
-        ost=read.value(origin_t, "ost", "origin", _parse_ost),
-        deployer=read.value(origin_t, "deployer", "origin", parse_key_ref),
-        deployer_gateway_stake=read.value(origin_t, "deployer_gateway_stake", "origin", units.parse_amount),
-        max_fee_per_gas=read.value(origin_t, "max_fee_per_gas", "origin", _gwei, None),
-        max_priority_fee_per_gas=read.value(origin_t, "max_priority_fee_per_gas", "origin", _gwei, None),
-        replace_after_blocks=read.value(origin_t, "replace_after_blocks", "origin", _int(1, 10_000),
-                                        OriginPlan.replace_after_blocks),
-    )
-    auxiliary = AuxiliaryPlan(
-        rpc=read.value(aux_t, "rpc", "auxiliary", units.parse_url),
-        chain_id=read.value(aux_t, "chain_id", "auxiliary", units.parse_chain_id),
-        initial_proposer=read.value(aux_t, "initial_proposer", "auxiliary", parse_key_ref),
-        block_time=read.value(aux_t, "block_time", "auxiliary", _int(1, 3600), defaults.block_time),
-        gas_limit=read.value(aux_t, "gas_limit", "auxiliary", _int(21_000), defaults.gas_limit),
-        gas_price=read.value(aux_t, "gas_price", "auxiliary", units.parse_amount, defaults.gas_price),
-        base_coin_supply=read.value(aux_t, "base_coin_supply", "auxiliary", units.parse_amount,
-                                    defaults.base_coin_supply),
-        epoch_length=read.value(aux_t, "epoch_length", "auxiliary", _int(1, 10**9), defaults.epoch_length),
-    )
-    validators: list[ValidatorPlan] = []
-    raw_validators = data.get("validators", [])
-    if not isinstance(raw_validators, list) or not all(isinstance(v, Mapping) for v in raw_validators):
-        read.errors.append(InputError("validators", "expected [[validators]] tables, one per validator."))
-        raw_validators = []
-    for position, raw in enumerate(raw_validators):
-        where = f"validators[{position}]"
-        read.unknown(raw, where, _VALIDATOR)
-        validators.append(ValidatorPlan(
-            origin_address=read.value(raw, "origin_address", where, units.parse_address),
-            auxiliary_address=read.value(raw, "auxiliary_address", where, units.parse_address),
-            stake=read.value(raw, "stake", where, units.parse_amount),
-            gateway_stake=read.value(raw, "gateway_stake", where, units.parse_amount),
-            origin_key=read.value(raw, "origin_key", where, parse_key_ref),
-            auxiliary_key=read.value(raw, "auxiliary_key", where, parse_key_ref),
-        ))
-    identifier = read.value(core, "identifier", "core", lambda v, n: units.parse_core_identifier(v, None, n), None)
-    if identifier is None and "identifier" not in core and None not in (origin.chain_id, auxiliary.chain_id):
-        identifier = units.default_core_identifier(origin.chain_id, auxiliary.chain_id)
-    plan = Plan(origin=origin, auxiliary=auxiliary, validators=tuple(validators), core_identifier=identifier,
-                minimum_weight=read.value(core, "minimum_weight", "core", units.parse_amount),
-                out_dir=out_dir, devnet=devnet)
-    errors = read.errors + (plan.problems() if validate else [])
-    if errors:
-        raise InputErrors(errors)
+    raw = dict(data)
+    for table in ("origin", "core", "auxiliary"):
+        raw.setdefault(table, {})  # a missing table: each of its keys is reported missing
+    try:
+        plan = _PLAN.validate_python(raw)
+    except ValidationError as error:
+        found = input_errors(error, Plan)
+        if validate:
+            # The fields that did parse are still checked against each other, so every problem shows at once.
+            partial = partial_plan(Plan, raw)
+            fill_default_identifier(partial)
+            found += [p for p in partial.problems() if p.field not in {e.field for e in found}]
+        raise InputErrors(found) from None
+    if validate:
+        plan.validate_static()
     return plan
 
 
@@ -427,9 +286,11 @@ def _line_of(error: InputError, lines: dict[str, int]) -> int | None:
 def save_plan(plan: Plan, path: str | Path) -> Path:
     """Write `plan` where `load_plan` reads it back equal."""
     header = ("mosaic-tui deployment plan. Keys are referenced, never written here:\n"
-              "keyring:<name>, keystore:<path>, node, or dev:<index> on a devnet.")
-    return write_toml(path, plan.to_dict(), header=header)
+              "keyring:<name>, keystore:<path>, node, external (a validator who signs on its own machine),\n"
+              "or dev:<index> on a devnet.")
+    return write_toml(path, plan_data(plan), header=header)
 
 
-__all__ = ["DEPLOY_OST", "PLAN_VERSION", "AuxiliaryPlan", "OriginPlan", "Plan", "ValidatorPlan", "load_plan",
-           "plan_from_dict", "save_plan"]
+__all__ = ["DEPLOY_OST", "FINALIZED", "PLAN_VERSION", "REPLACE_AFTER_BLOCKS", "AuxiliaryPlan", "CorePlan", "OriginPlan", "Plan",
+           "ValidatorPlan", "format_deadline", "load_plan", "parse_deadline", "plan_data", "plan_from_dict",
+           "save_plan"]

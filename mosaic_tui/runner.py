@@ -13,6 +13,7 @@ confirmed, adopts what is in flight, and signs nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -223,9 +224,7 @@ class Runner:
                 continue  # journalled by an older version: nothing to compare with
             key = (action.chain, receipt.block_number)
             if key not in blocks:
-                client = self.sender.chain(action.chain)
-                number = receipt.block_number
-                blocks[key] = client.call("checking a block", lambda: _block_hash(client, number))
+                blocks[key] = self._canonical_hash(action.chain, receipt.block_number)
             if blocks[key] != receipt.block_hash:
                 moved.append(action)
         if not moved:
@@ -238,6 +237,10 @@ class Runner:
             self.emit(ev.Waiting(step.key, f"{action.label}: its block left the canonical chain (a reorg); "
                                            "its transaction is adopted again or rebroadcast byte for byte"))
         return True
+
+    def _canonical_hash(self, chain: str, number: int) -> str | None:
+        client = self.sender.chain(chain)
+        return client.call("checking a block", lambda: _block_hash(client, number))
 
     def run_step(self, step: Step) -> None:
         self.emit(ev.StepStarted(step.key, step.title, len(step.actions)))
@@ -668,10 +671,8 @@ class Runner:
                         "the base fee to fall below it")))
                 continue
             self.sender.record([signed])  # journalled before it is broadcast; the earlier hashes stay
-            try:
+            with contextlib.suppress(TxRejected):  # the earlier version holds the nonce: whichever is mined is adopted
                 self.sender.broadcast(signed)
-            except TxRejected:
-                pass  # the earlier version holds the nonce: whichever is mined is adopted
             inflight[action_id] = self.sender.inflight(signed)
             started[action_id] = time.monotonic()
             replaced = len(entry.versions)
@@ -717,7 +718,7 @@ class Runner:
         with self.journal.batch():
             for action_id, _, receipt in confirmed:
                 self._confirm(step, by_id[action_id], receipt)
-            for action_id, tx, receipt in reverted:
+            for action_id, _, receipt in reverted:
                 self.journal.record_receipt(action_id, int(receipt["blockNumber"]), int(receipt["gasUsed"]), 0,
                                             tx_hash=_hex(receipt["transactionHash"]),
                                             block_hash=_hex(receipt["blockHash"]))

@@ -35,8 +35,22 @@ def dumps_toml(data: Mapping[str, Any], *, header: str | None = None) -> str:
 
 def write_toml(path: str | os.PathLike[str], data: Mapping[str, Any], secret: bool = False,
                *, header: str | None = None) -> Path:
-    """Write `data` as TOML to `path` atomically; mode 0600 when `secret`, else 0644."""
+    """Write `data` as TOML to `path` atomically; mode 0600 when `secret` or when a value is a URL with
+    credentials in it (user:pass@, an API key in the path or query), else 0644."""
+    secret = secret or _holds_credentials(data)
     return atomic_write(path, dumps_toml(data, header=header).encode("utf-8"), secret=secret)
+
+
+def _holds_credentials(value: Any) -> bool:
+    from mosaic_tui.redact import url_has_credentials
+
+    if isinstance(value, str):
+        return "://" in value and url_has_credentials(value)
+    if isinstance(value, Mapping):
+        return any(_holds_credentials(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_credentials(item) for item in value)
+    return False
 
 
 def wide_integers(value: Any, where: str = "") -> list[str]:

@@ -1,8 +1,10 @@
-"""The pinned node tools this program runs: anvil (local chains) and solc-js (compiler fallback).
+"""The pinned node tools this program runs: anvil (local chains) and solc-js (compiler fallback),
+and, for the test suite only, geth (a real origin node with finality, a state window and batch limits).
 
 Operators should not have to install foundry or a Solidity compiler by hand, so the program installs
-the exact versions it was tested with from npm into a per-user cache, once, and reuses them. A user
-who has their own binaries points at them with MOSAIC_TUI_ANVIL / MOSAIC_TUI_SOLC.
+the exact versions it was tested with from npm into a per-user cache, once, and reuses them. geth is
+built with `go install` into the same cache. A user who has their own binaries points at them with
+MOSAIC_TUI_ANVIL / MOSAIC_TUI_SOLC / MOSAIC_TUI_GETH.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ ANVIL_VERSION = "1.7.1"
 SOLC_PACKAGE = "solc"
 SOLC_VERSION = "0.8.30"
 
+GANACHE_PACKAGE = "ganache"  # a second origin client for the tests (EthereumJS), beside anvil and geth
+GANACHE_VERSION = "7.9.2"
+GETH_MODULE = "github.com/ethereum/go-ethereum/cmd/geth"
+GETH_VERSION = "v1.17.10"
+
 ANVIL_ENV = "MOSAIC_TUI_ANVIL"
+GETH_ENV = "MOSAIC_TUI_GETH"
+GANACHE_ENV = "MOSAIC_TUI_GANACHE"
 SOLC_ENV = "MOSAIC_TUI_SOLC"
 CACHE_ENV = "MOSAIC_TUI_CACHE"
 
@@ -118,12 +127,9 @@ def install(report: Report = _quiet) -> Tools:
 
 def anvil_path(report: Report = _quiet) -> Path:
     """The anvil binary to run: MOSAIC_TUI_ANVIL, else the pinned one (installed on first need)."""
-    override = os.environ.get(ANVIL_ENV)
-    if override:
-        path = Path(override)
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise ToolchainError(f"{ANVIL_ENV} points at {path}, which is not an executable file.")
-        return path
+    override = _executable(ANVIL_ENV)
+    if override is not None:
+        return override
     return install(report).anvil
 
 
@@ -173,3 +179,80 @@ def solc_js_executable(report: Report = _quiet) -> Path:
         executable.write_text(wrapper)
         executable.chmod(executable.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return executable
+
+
+# --- geth, a test tool ---------------------------------------------------------------------------
+
+
+def _geth_dir() -> Path:
+    return cache_dir() / "tools" / f"geth-{GETH_VERSION}"
+
+
+def _executable(env: str) -> Path | None:
+    override = os.environ.get(env)
+    if not override:
+        return None
+    path = Path(override)
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise ToolchainError(f"{env} points at {path}, which is not an executable file.")
+    return path
+
+
+def install_geth(report: Report = _quiet) -> Path:
+    """The pinned geth, built with `go install` into the tool cache on first need and reused after."""
+    override = _executable(GETH_ENV)
+    if override is not None:
+        report(f"geth from {GETH_ENV}: {override}")
+        return override
+    binary = _geth_dir() / "geth"
+    if binary.is_file() and os.access(binary, os.X_OK):
+        report(f"geth {GETH_VERSION} (test tool) already installed in {binary.parent}")
+        return binary
+    go = shutil.which("go")
+    if go is None:
+        raise ToolchainError(
+            f"go was not found on PATH. The tests run a real geth, which mosaic-tui builds with "
+            f"'go install {GETH_MODULE}@{GETH_VERSION}': install Go 1.24 or newer (https://go.dev/dl), or set "
+            f"{GETH_ENV} to a geth {GETH_VERSION} binary you have. Deploying does not need geth.")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    report(f"building geth {GETH_VERSION} (test tool) with go install into {binary.parent}; "
+           "the first build takes a few minutes ...")
+    environment = {**os.environ, "GOBIN": str(binary.parent)}
+    result = subprocess.run([go, "install", f"{GETH_MODULE}@{GETH_VERSION}"], capture_output=True, text=True,
+                            check=False, env=environment)
+    if result.returncode != 0 or not binary.is_file():
+        detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise ToolchainError(
+            f"go install could not build geth {GETH_VERSION} (" + " / ".join(detail) + "). Check that the Go "
+            "module proxy is reachable, then run 'mosaic-tui tools install' again.")
+    report(f"installed geth {GETH_VERSION}")
+    return binary
+
+
+def geth_path(report: Report = _quiet) -> Path:
+    """The geth binary the tests run: MOSAIC_TUI_GETH, else the pinned one (built on first need)."""
+    return install_geth(report)
+
+
+def install_ganache(report: Report = _quiet) -> Path:
+    """The pinned ganache (a test tool, from npm like anvil): MOSAIC_TUI_GANACHE, else installed on first need."""
+    override = _executable(GANACHE_ENV)
+    if override is not None:
+        return override
+    root = cache_dir() / "tools" / f"ganache-{GANACHE_VERSION}"
+    binary = root / "node_modules" / ".bin" / "ganache"
+    if binary.is_file():
+        report(f"ganache {GANACHE_VERSION} (test tool) already installed in {root}")
+        return binary
+    npm = _require("npm")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "package.json").write_text('{"name": "mosaic-tui-test-tools", "private": true}\n')
+    report(f"installing {GANACHE_PACKAGE}@{GANACHE_VERSION} (test tool) into {root} ...")
+    result = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel", "error", "--prefix", str(root),
+                             f"{GANACHE_PACKAGE}@{GANACHE_VERSION}"], capture_output=True, text=True, check=False)
+    if result.returncode != 0 or not binary.is_file():
+        detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise ToolchainError("npm could not install ganache (" + " / ".join(detail) + "). Check that the npm "
+                             "registry is reachable, then run 'mosaic-tui tools install' again.")
+    report(f"installed ganache {GANACHE_VERSION}")
+    return binary

@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from eth_hash.auto import keccak
-
 from mosaic_tui.errors import InputError
 
 UINT256_MAX = 2**256 - 1
@@ -59,6 +57,8 @@ def _strip_text(value: object, field: str, what: str) -> str:
 
 def checksum_address(hex40: str) -> str:
     """EIP-55 form of 40 hex digits (no 0x prefix, any case)."""
+    from eth_hash.auto import keccak  # here, not at import: eth_hash's backend lookup is off the first-paint path
+
     lower = hex40.lower()
     digest = keccak(lower.encode("ascii")).hex()
     return "0x" + "".join(c.upper() if int(d, 16) >= 8 else c for c, d in zip(lower, digest[:40], strict=True))

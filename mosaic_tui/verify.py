@@ -40,7 +40,76 @@ CODE = [("origin", "OriginCore", "origin_core"), ("origin", "Stake", "stake"), (
         ("auxiliary", "ProposerSet", "proposer_set")]
 
 
-def run_checks(plan: Any, outputs: dict[str, Any]) -> list[Check]:
+# Every address one of the deployment's contracts holds must be the deployment's own: a contract wired
+# to a look-alike (another OriginCore, another gateway) is a split deployment, whatever its code.
+# (chain, contract, its output key, getter, output key the getter must return)
+CROSS_REFERENCES = [
+    ("origin", "OriginCore", "origin_core", "stake", "stake"),
+    ("origin", "Stake", "stake", "originCore", "origin_core"),
+    ("origin", "Stake", "stake", "token", "ost"),
+    ("origin", "OSTGateway", "ost_gateway", "core", "origin_core"),
+    ("origin", "OSTGateway", "ost_gateway", "token", "ost"),
+    ("auxiliary", "KernelGateway", "kernel_gateway", "originCore", "origin_core"),
+    ("auxiliary", "KernelGateway", "kernel_gateway", "originBlockStore", "origin_block_store"),
+    ("auxiliary", "KernelGateway", "kernel_gateway", "pollingPlace", "polling_place"),
+    ("auxiliary", "OSTPrime", "ost_prime", "ostGateway", "ost_gateway"),
+    ("auxiliary", "OSTPrime", "ost_prime", "originBlockStore", "origin_block_store"),
+    ("auxiliary", "PollingPlace", "polling_place", "originBlockStore", "origin_block_store"),
+    ("auxiliary", "PollingPlace", "polling_place", "auxiliaryBlockStore", "auxiliary_block_store"),
+    ("auxiliary", "PollingPlace", "polling_place", "kernelGateway", "kernel_gateway"),
+    ("auxiliary", "OriginBlockStore", "origin_block_store", "pollingPlace", "polling_place"),
+    ("auxiliary", "AuxiliaryBlockStore", "auxiliary_block_store", "pollingPlace", "polling_place"),
+    ("auxiliary", "ProposerSet", "proposer_set", "pollingPlace", "polling_place"),
+    ("auxiliary", "ProposerSet", "proposer_set", "initialProposer", "initial_proposer"),
+]
+
+
+def _ost(plan: Any, outputs: dict[str, Any]) -> str:
+    return str(outputs["ost"]) if plan.deploys_ost else str(plan.origin.ost)
+
+
+def nonce_gaps(journalled: set[int], chain_nonce: int, *, strict: bool) -> list[int]:
+    """The nonces of a sender that the journal does not account for: every nonce between its first
+    journalled one and the chain's count (strict: the deployment's own keys), or up to its last
+    journalled one (a validator's origin key, which its validator node goes on using)."""
+    if not journalled:
+        return []
+    end = chain_nonce if strict else max(journalled) + 1
+    return [n for n in range(min(journalled), max(end, max(journalled) + 1)) if n not in journalled or n >= chain_nonce]
+
+
+def _nonce_checks(plan: Any, chains: dict[str, Any], journal: Any, outputs: dict[str, Any],
+                  check: Callable[[str, Callable[[], tuple[bool, str]]], None]) -> None:
+    """Each sender's nonces on each chain are the journal's: a transaction signed outside it (a second
+    OriginCore by a run that lost its journal, a look-alike gateway) shows up as a nonce it lacks."""
+    senders: dict[tuple[str, str], set[int]] = {}
+    for entry in journal.entries():
+        if entry.chain and entry.sender and entry.nonce is not None and entry.receipt is not None:
+            senders.setdefault((entry.chain, entry.sender.lower()), set()).add(int(entry.nonce))
+    validators = {v.origin_address.lower() for v in plan.validators}
+    for (chain, sender), nonces in sorted(senders.items()):
+        strict = sender not in validators  # the deployer, the initial proposer
+
+        def accounted(chain: str = chain, sender: str = sender, nonces: set[int] = nonces,
+                      strict: bool = strict) -> tuple[bool, str]:
+            from web3 import Web3
+
+            count = int(chains[chain].eth.get_transaction_count(Web3.to_checksum_address(sender), "latest"))
+            gaps = nonce_gaps(nonces, count, strict=strict)
+            if not gaps:
+                return True, f"nonces {min(nonces)}..{max(nonces)} all journalled; the chain counts {count}"
+            beyond = [n for n in gaps if n >= count]
+            if beyond:
+                return False, (f"the journal holds mined transactions at nonce {beyond[0]} and up, but the chain "
+                               f"counts only {count}: the journal does not describe this chain")
+            shown = ", ".join(str(n) for n in gaps[:5]) + (" …" if len(gaps) > 5 else "")
+            return False, (f"the chain counts {count} transactions, the journal has none for nonce {shown}: "
+                           "something this deployment did not journal was signed with this key")
+        check(f"{chain} nonces of {sender} accounted for by the journal", accounted)
+
+
+def run_checks(plan: Any, outputs: dict[str, Any], journal: Any = None) -> list[Check]:
+    """Every check, one line each; with the journal, also that it accounts for every nonce its senders used."""
     chains = {"origin": make_web3(plan.origin.rpc), "auxiliary": make_web3(plan.auxiliary.rpc)}
     checks: list[Check] = []
 
@@ -97,14 +166,64 @@ def run_checks(plan: Any, outputs: dict[str, Any]) -> list[Check]:
         ok = bool(proposers.functions.handedOver().call()) and listed == auxiliaries
         return ok, f"ProposerSet lists {len(listed)} proposers; initial proposer {'gone' if outputs['initial_proposer'] not in listed else 'still there'}"
 
+    def proposer_set_in_genesis() -> tuple[bool, str]:
+        code = bytes(chains["auxiliary"].eth.get_code(outputs["proposer_set"], 0))
+        return code_matches(code, load_artifact("ProposerSet")), f"{outputs['proposer_set']} at block 0"
+
+    def spec_source() -> tuple[bool, str]:
+        import json
+        from pathlib import Path
+
+        spec = json.loads(Path(outputs["spec_path"]).read_text(encoding="utf-8"))
+        source = spec["engine"]["authorityRound"]["params"]["validators"]
+        return source == {"safeContract": outputs["proposer_set"].lower()}, f"validators: {source}"
+
+    def genesis_files() -> tuple[bool, str]:
+        import hashlib
+        from pathlib import Path
+
+        same = [hashlib.sha256(Path(outputs[f"{key}_path"]).read_bytes()).hexdigest() == outputs[f"{key}_sha256"]
+                for key in ("genesis", "spec")]
+        return all(same), "genesis.json and spec.json as step 3 wrote them" if all(same) else "edited since step 3"
+
+    def genesis_anchored() -> tuple[bool, str]:
+        anchor = bytes(contract("auxiliary", "AuxiliaryBlockStore", "auxiliary_block_store")
+                       .functions.initialBlockHash().call())
+        block0 = bytes(chains["auxiliary"].eth.get_block(0)["hash"])
+        return anchor == block0, f"AuxiliaryBlockStore's initial block 0x{anchor.hex()[:16]}…"
+
     def gas_price() -> tuple[bool, str]:
         price = chains["auxiliary"].eth.gas_price
         return price >= plan.auxiliary.gas_price, f"node reports {price} wei, kernel gas price {plan.auxiliary.gas_price} wei"
 
+    for chain, name, key, getter, expected_key in CROSS_REFERENCES:
+        def reference(chain: str = chain, name: str = name, key: str = key, getter: str = getter,
+                      expected_key: str = expected_key) -> tuple[bool, str]:
+            found = str(contract(chain, name, key).functions[getter]().call())
+            expected = _ost(plan, outputs) if expected_key == "ost" else str(outputs[expected_key])
+            ok = found.lower() == expected.lower()
+            return ok, (f"{found}, the deployment's own" if ok else
+                        f"{found}, but the deployment's {expected_key} is {expected}: a split deployment")
+        check(f"{name}.{getter} is the deployment's {expected_key}", reference)
+
+    def core_identifier() -> tuple[bool, str]:
+        found = "0x" + bytes(contract("origin", "OriginCore", "origin_core").functions.coreIdentifier().call()).hex()
+        aux = "0x" + bytes(contract("auxiliary", "PollingPlace", "polling_place").functions.auxiliaryCoreIdentifier()
+                           .call()).hex()
+        ok = found == aux == plan.core_identifier.lower()
+        return ok, f"OriginCore {found}, PollingPlace {aux}, plan {plan.core_identifier}"
+
+    check("core identifier on both chains is the plan's", core_identifier)
+    if journal is not None:
+        _nonce_checks(plan, chains, journal, outputs, check)
     check("Stake validators and weights", stake_weights)
     check("PollingPlace validators and weights", polling_place)
     check("active kernel equals OriginCore's open kernel (K0)", kernel)
     check("base coin minted", minted)
     check("ProposerSet handed over", handed_over)
     check("auxiliary gas price raised", gas_price)
+    check("ProposerSet in the auxiliary genesis", proposer_set_in_genesis)
+    check("spec.json's validator source is ProposerSet from block 0", spec_source)
+    check("genesis files unchanged since step 3", genesis_files)
+    check("AuxiliaryBlockStore anchored at the genesis block", genesis_anchored)
     return checks

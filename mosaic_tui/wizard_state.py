@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mosaic_tui import units
 from mosaic_tui.errors import InputError, InputErrors
-from mosaic_tui.keyref import parse_key_ref
-from mosaic_tui.plan import DEPLOY_OST, Plan, plan_from_dict
-
-Parse = Callable[[str, "FieldContext"], Any]
+from mosaic_tui.plan import AuxiliaryPlan, CorePlan, OriginPlan, Plan, ValidatorPlan, plan_data, plan_from_dict
+from mosaic_tui.plan_checks import devnet_only
+from mosaic_tui.plan_fields import FormField, form_fields
 
 
 @dataclass(frozen=True)
@@ -31,88 +30,26 @@ class FieldContext:
     origin_chain_id: int | None = None  # the connected (or planned) origin chain, for the core identifier
 
 
-@dataclass(frozen=True)
-class FormField:
-    key: str  # where the value goes in the plan: "origin.rpc", "out_dir", ...
-    label: str
-    kind: str  # url | chain_id | ost | key | amount | int | identifier | text
-    unit: str = "wei"  # the unit a bare number means (amounts only)
-    hint: str = ""
-    optional: bool = False  # empty text leaves the key out of the plan (its default applies)
-
-
+# The prerequisites page: the plan's tables in the order the operator thinks of them, then the export folder.
 PREREQUISITES: tuple[FormField, ...] = (
-    FormField("origin.rpc", "Origin RPC URL", "url", hint="the origin chain's JSON-RPC endpoint"),
-    FormField("origin.chain_id", "Origin chain id", "chain_id", hint="filled in from the node once connected"),
-    FormField("origin.ost", "OST token address", "ost", hint='the OST token on origin ("deploy" on a devnet)'),
-    FormField("origin.deployer", "Deployment key", "key", hint="owns ETH for gas and OST for its gateway stake"),
-    FormField("origin.deployer_gateway_stake", "Deployer gateway stake", "amount", "OST",
-              hint="OST staked for the initial proposer's base coin"),
-    FormField("core.identifier", "Core identifier", "identifier", optional=True,
-              hint="20 bytes; empty = origin chain id + auxiliary chain id"),
-    FormField("core.minimum_weight", "Minimum weight", "amount", "OST", hint="the smallest stake a validator may have"),
-    FormField("auxiliary.rpc", "Auxiliary RPC URL", "url", hint="where the auxiliary node answers"),
-    FormField("auxiliary.chain_id", "Auxiliary chain id", "chain_id", hint="must differ from the origin chain id"),
-    FormField("auxiliary.initial_proposer", "Initial proposer key", "key",
-              hint="seals and deploys during the zero-gas bootstrap"),
-    FormField("auxiliary.block_time", "Block time (s)", "int", hint="seconds per block (Aura stepDuration)"),
-    FormField("auxiliary.gas_limit", "Block gas limit", "int"),
-    FormField("auxiliary.gas_price", "Gas price after bootstrap", "amount", "gwei", hint="the kernel gas price"),
-    FormField("auxiliary.base_coin_supply", "Base coin supply", "amount", "OST",
-              hint="allocated to OSTPrime in genesis"),
-    FormField("auxiliary.epoch_length", "Epoch length (blocks)", "int", hint="blocks between checkpoints"),
-    FormField("out_dir", "Export folder", "text", hint="relative to the plan file"),
-)
+    *form_fields(OriginPlan, "origin."), *form_fields(CorePlan, "core."), *form_fields(AuxiliaryPlan, "auxiliary."),
+    *form_fields(Plan, nested=False))
 FIELDS = {f.key: f for f in PREREQUISITES}
-
-VALIDATOR_FIELDS: tuple[FormField, ...] = (
-    FormField("origin_address", "Origin address", "address", hint="stakes OST on origin"),
-    FormField("auxiliary_address", "Auxiliary address", "address", hint="votes and seals on the auxiliary chain"),
-    FormField("stake", "Stake", "amount", "OST", hint="its weight; at least the minimum weight"),
-    FormField("gateway_stake", "Gateway stake", "amount", "OST", hint="buys base coin for its votes"),
-    FormField("origin_key", "Origin key", "key", hint="signs its approvals and gateway stake"),
-    FormField("auxiliary_key", "Auxiliary key", "key", hint="the rum node's key on the auxiliary chain"),
-)
+VALIDATOR_FIELDS: tuple[FormField, ...] = tuple(form_fields(ValidatorPlan))
 VALIDATOR_KEYS = tuple(f.key for f in VALIDATOR_FIELDS)
-INT_LIMITS = {"auxiliary.block_time": (1, 3600), "auxiliary.gas_limit": (21_000, 2**63 - 1),
-              "auxiliary.epoch_length": (1, 10**9)}
 
 
 def parse_field(spec: FormField, text: str, context: FieldContext = FieldContext(), where: str | None = None) -> Any:
-    """The value a form field contributes to the plan; raises InputError naming `where` (default the key)."""
+    """The value a form field contributes to the plan, as the plan file writes it; raises InputError naming
+    `where` (default the key). A bare number in an amount field means the field's unit."""
     name = where or spec.key
     if spec.optional and not text.strip():
         return None
-    kind = spec.kind
-    if kind == "url":
-        return units.parse_url(text, name)
-    if kind == "chain_id":
-        return units.parse_chain_id(text, name)
-    if kind == "address":
-        return units.parse_address(text, name)
-    if kind == "ost":
-        if text.strip() == DEPLOY_OST:
-            if not context.devnet:
-                raise InputError(name, 'only a devnet deploys its own OST; give the OST token\'s address.')
-            return DEPLOY_OST
-        return units.parse_address(text, name)
-    if kind == "key":
-        ref = parse_key_ref(text, name)
-        if ref.is_dev and not context.devnet:
-            raise InputError(name, "dev:<index> keys exist only on a devnet; paste, import or choose another key.")
-        return str(ref)
-    if kind == "amount":
-        wei = units.parse_amount(text, name, default_unit=spec.unit)
-        # The plan reads a bare number as wei, so the form always writes the unit out.
-        return units.format_amount(wei, "gwei" if spec.unit == "gwei" else "OST")
-    if kind == "int":
-        low, high = INT_LIMITS.get(spec.key, (0, 2**63 - 1))
-        return units.parse_int(text, name, minimum=low, maximum=high)
-    if kind == "identifier":
-        return units.parse_core_identifier(text, context.origin_chain_id, name)
-    if not text.strip():
-        raise InputError(name, "nothing was entered.")
-    return text.strip()
+    value = spec.kind.read_form(text, name)
+    devnet_only(value, context.devnet, name)
+    if spec.kind.name == "identifier":
+        units.parse_core_identifier(value, context.origin_chain_id, name)
+    return spec.kind.write(value)
 
 
 def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,6 +60,16 @@ def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
         table, _, name = key.rpartition(".")
         (nested.setdefault(table, {}) if table else nested)[name or key] = value
     return nested
+
+
+def _cells(data: Mapping[str, Any], specs: Sequence[FormField]) -> dict[str, str]:
+    """Form text for each field from the plan file's values (a missing key shows as empty)."""
+    cells = {}
+    for spec in specs:
+        table, _, name = spec.key.rpartition(".")
+        value = (data.get(table, {}) if table else data).get(name)
+        cells[spec.key] = "" if value is None else str(value)
+    return cells
 
 
 @dataclass
@@ -142,50 +89,38 @@ class WizardForm:
                 chain_id = None
         return FieldContext(self.devnet, chain_id)
 
-    def field_errors(self, connected_chain_id: int | None = None) -> dict[str, str]:
-        """Per prerequisites field, the sentence saying why its text is refused."""
-        context = self.context(connected_chain_id)
+    def _errors(self, specs: Sequence[FormField], values: Mapping[str, str], context: FieldContext) -> dict[str, str]:
         errors: dict[str, str] = {}
-        for spec in PREREQUISITES:
+        for spec in specs:
             try:
-                parse_field(spec, self.values.get(spec.key, ""), context)
+                parse_field(spec, values.get(spec.key, ""), context)
             except InputError as error:
                 errors[spec.key] = error.message
         return errors
 
+    def field_errors(self, connected_chain_id: int | None = None) -> dict[str, str]:
+        """Per prerequisites field, the sentence saying why its text is refused."""
+        return self._errors(PREREQUISITES, self.values, self.context(connected_chain_id))
+
     def validator_errors(self, index: int) -> dict[str, str]:
-        row, errors = self.validators[index], {}
-        context = self.context()
-        for spec in VALIDATOR_FIELDS:
-            try:
-                parse_field(spec, row.get(spec.key, ""), context)
-            except InputError as error:
-                errors[spec.key] = error.message
-        return errors
+        return self._errors(VALIDATOR_FIELDS, self.validators[index], self.context())
 
     def plan_dict(self) -> dict[str, Any]:
         """The plan as `plan_from_dict` reads it; fields that do not parse are left as typed."""
         context = self.context()
-        parsed: dict[str, Any] = {}
-        for spec in PREREQUISITES:
-            text = self.values.get(spec.key, "")
-            try:
-                parsed[spec.key] = parse_field(spec, text, context)
-            except InputError:
-                parsed[spec.key] = text
-        data = _nest(parsed)
-        data.update(plan_version=1, devnet=self.devnet)
-        rows = []
-        for row in self.validators:
-            clean = {}
-            for spec in VALIDATOR_FIELDS:
-                text = row.get(spec.key, "")
+
+        def parsed(specs: Sequence[FormField], values: Mapping[str, str]) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for spec in specs:
+                text = values.get(spec.key, "")
                 try:
-                    clean[spec.key] = parse_field(spec, text, context)
+                    out[spec.key] = parse_field(spec, text, context)
                 except InputError:
-                    clean[spec.key] = text
-            rows.append(clean)
-        data["validators"] = rows
+                    out[spec.key] = text
+            return out
+
+        data = _nest(parsed(PREREQUISITES, self.values))
+        data.update(devnet=self.devnet, validators=[parsed(VALIDATOR_FIELDS, row) for row in self.validators])
         return data
 
     def to_plan(self) -> Plan:
@@ -201,51 +136,50 @@ class WizardForm:
 
     @classmethod
     def from_plan(cls, plan: Plan) -> WizardForm:
-        data = plan.to_dict()
-        values: dict[str, str] = {}
-        for spec in PREREQUISITES:
-            table, _, name = spec.key.rpartition(".")
-            value = (data.get(table, {}) if table else data).get(name)
-            values[spec.key] = "" if value is None else str(value)
-        rows = [{key: str(row[key]) for key in VALIDATOR_KEYS} for row in data["validators"]]
-        return cls(devnet=plan.devnet, values=values, validators=rows)
+        data = plan_data(plan)
+        return cls(devnet=plan.devnet, values=_cells(data, PREREQUISITES),
+                   validators=[_cells(row, VALIDATOR_FIELDS) for row in data["validators"]])
 
     @classmethod
     def from_plan_dict(cls, data: Mapping[str, Any]) -> WizardForm:
         return cls.from_plan(plan_from_dict(data))
 
 
+def _fresh(specs: Sequence[FormField], model_defaults: Mapping[str, Any]) -> dict[str, str]:
+    """What a fresh form holds: the field's suggestion, else the plan's default, else nothing."""
+    return {spec.key: spec.suggested or model_defaults.get(spec.key, "") for spec in specs}
+
+
+def _defaults() -> dict[str, Any]:
+    """The plan's defaults as form text, keyed like the prerequisites fields."""
+    found: dict[str, Any] = {}
+    for prefix, model in (("origin.", OriginPlan), ("core.", CorePlan), ("auxiliary.", AuxiliaryPlan), ("", Plan)):
+        for name, info in model.__pydantic_fields__.items():  # type: ignore[attr-defined,union-attr]
+            spec = FIELDS.get(prefix + name)
+            if spec is not None and not info.is_required() and info.get_default() is not None:
+                found[spec.key] = str(spec.kind.write(info.get_default()))
+    return found
+
+
 def empty_form() -> WizardForm:
     """The own-chains form with the plan defaults an operator rarely changes."""
-    return WizardForm(devnet=False, values={
-        "origin.rpc": "", "origin.chain_id": "", "origin.ost": "", "origin.deployer": "",
-        "origin.deployer_gateway_stake": "100 OST", "core.identifier": "", "core.minimum_weight": "1000 OST",
-        "auxiliary.rpc": "", "auxiliary.chain_id": "", "auxiliary.initial_proposer": "",
-        "auxiliary.block_time": "5", "auxiliary.gas_limit": "10000000", "auxiliary.gas_price": "1 gwei",
-        "auxiliary.base_coin_supply": "800000000 OST", "auxiliary.epoch_length": "100", "out_dir": "out",
-    })
+    return WizardForm(devnet=False, values=_fresh(PREREQUISITES, _defaults()))
 
 
 def default_validator(devnet: bool, existing: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    """A new row: on a devnet the next dev accounts (as `deploy --devnet` numbers them), else empty."""
+    """A new row: on a devnet the next dev accounts (as `deploy --devnet` numbers them), else the suggestions."""
     if not devnet:
-        return {"origin_address": "", "auxiliary_address": "", "stake": "1000 OST", "gateway_stake": "10 OST",
-                "origin_key": "", "auxiliary_key": ""}
-    from mosaic_tui import keys
-    from mosaic_tui.deploy import DEV_AUXILIARY_BASE
+        return _fresh(VALIDATOR_FIELDS, {})
+    from mosaic_tui.deploy import dev_validator
 
     used = {row.get("origin_key") for row in existing}
     index = next(i for i in range(len(existing) + 1) if f"dev:{1 + i}" not in used)
-    return {"origin_address": keys.dev_signer(1 + index).address,
-            "auxiliary_address": keys.dev_signer(DEV_AUXILIARY_BASE + index).address,
-            "stake": f"{1000 + index} OST", "gateway_stake": "10 OST",
-            "origin_key": f"dev:{1 + index}", "auxiliary_key": f"dev:{DEV_AUXILIARY_BASE + index}"}
+    return dev_validator(index)
 
 
 # --- CSV import ---------------------------------------------------------------------------------
 
-CSV_REQUIRED = ("origin_address", "auxiliary_address", "stake")
-CSV_DEFAULTS = {"gateway_stake": "10 OST", "origin_key": "", "auxiliary_key": ""}
+CSV_REQUIRED = tuple(spec.key for spec in VALIDATOR_FIELDS if not spec.csv_optional)
 
 
 def validators_from_csv(text: str, devnet: bool = False) -> list[dict[str, str]]:
@@ -267,14 +201,15 @@ def validators_from_csv(text: str, devnet: bool = False) -> list[dict[str, str]]
     rows: list[dict[str, str]] = []
     errors: list[InputError] = []
     context = FieldContext(devnet)
+    defaults = {spec.key: spec.suggested for spec in VALIDATOR_FIELDS if spec.csv_optional}
     for record in reader:
         line = reader.line_num
         values = {(k or "").strip(): (v or "").strip() for k, v in record.items() if k is not None}
         if not any(values.values()):
             continue
-        row = {**CSV_DEFAULTS, **{k: v for k, v in values.items() if v}}
+        row = {**defaults, **{k: v for k, v in values.items() if v}}
         for spec in VALIDATOR_FIELDS:
-            if spec.kind == "key" and not row.get(spec.key):
+            if spec.kind.name == "key" and not row.get(spec.key):
                 continue  # keys may be set in the table after the import
             try:
                 value = parse_field(spec, row.get(spec.key, ""), context, where=f"line {line}: {spec.key}")

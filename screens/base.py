@@ -2,13 +2,15 @@
 
 Back and Next are actions whose availability the page decides (`can_go_back` / `can_go_next`);
 `check_action` greys them out in the footer, and neither works while a transaction is in flight.
+A page reads the App's `WizardSession` and posts a request message (`PageRequested`, ...) when it
+wants something done; it never imports the App.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Protocol, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,11 +18,14 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from mosaic_tui.messages import PageRequested
+from mosaic_tui.session import WizardSession
 from mosaic_tui.widgets.step_indicator import StepIndicator
 from mosaic_tui.widgets.title_bar import TitleBar
 
-if TYPE_CHECKING:
-    from mosaic_tui.app import MosaicApp
+
+class _HasSession(Protocol):
+    session: WizardSession
 
 
 def shown_path(path: str | os.PathLike[str]) -> str:
@@ -44,12 +49,13 @@ class WizardScreen(Screen[None]):
     ]
 
     @property
-    def wizard(self) -> MosaicApp:
-        return self.app  # type: ignore[return-value]
+    def session(self) -> WizardSession:
+        """The wizard's state, owned by the App (any App that has a `session`)."""
+        return cast(_HasSession, self.app).session
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        yield StepIndicator(self.PAGE, pages=self.wizard.pages, id="step-indicator")
+        yield StepIndicator(self.PAGE, pages=self.session.pages, id="step-indicator")
         yield from self.compose_body()
         with Horizontal(id="nav-bar"):
             yield Button("‹ Back", id="nav-back", compact=True)
@@ -62,8 +68,8 @@ class WizardScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         indicator = self.query_one(StepIndicator)
-        indicator.set_pages(self.wizard.pages)
-        indicator.done = self.wizard.done_pages()
+        indicator.set_pages(self.session.pages)
+        indicator.done = self.session.done_pages()
         self.refresh_view()
 
     def refresh_view(self) -> None:
@@ -74,10 +80,10 @@ class WizardScreen(Screen[None]):
     # -- back / next ------------------------------------------------------------------------------
 
     def can_go_back(self) -> bool:
-        return not self.wizard.deploying and self.wizard.neighbour(self.PAGE, -1) is not None
+        return not self.session.deploying and self.session.neighbour(self.PAGE, -1) is not None
 
     def can_go_next(self) -> bool:
-        return not self.wizard.deploying and self.wizard.neighbour(self.PAGE, +1) is not None
+        return not self.session.deploying and self.session.neighbour(self.PAGE, +1) is not None
 
     def nav_note(self) -> str:
         return ""
@@ -104,18 +110,18 @@ class WizardScreen(Screen[None]):
         return True
 
     def action_back(self) -> None:
-        target = self.wizard.neighbour(self.PAGE, -1)
+        target = self.session.neighbour(self.PAGE, -1)
         if target and self.can_go_back():
-            self.wizard.goto(target)
+            self.post_message(PageRequested(target))
 
     def action_next(self) -> None:
         if self.can_go_next():
             self.go_next()
 
     def go_next(self) -> None:
-        target = self.wizard.neighbour(self.PAGE, +1)
+        target = self.session.neighbour(self.PAGE, +1)
         if target:
-            self.wizard.goto(target)
+            self.post_message(PageRequested(target))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "nav-back":

@@ -17,11 +17,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Static
 
 from mosaic_tui.messages import ExportsWritten
-from screens.base import WizardScreen, shown_path
+from mosaic_tui.screens.base import WizardScreen, shown_path
 
 ABOUT = {"deployment_file": "every output of every step", "rum_file": "rum settings, all validators",
          "genesis_path": "auxiliary genesis (geth style)", "spec_path": "Aura chain spec",
-         "node_config_path": "authority node config", "compose_path": "compose sketch of the authority nodes"}
+         "node_config_path": "Nethermind config of the initial proposer's node",
+         "compose_path": "compose file of the authority nodes"}
 # Values under these names would be secrets; the env files hold references and paths, but the preview
 # never shows anything that looks like a key, whatever a future export adds.
 _SECRET_NAME = re.compile(r"PASSWORD(?!_FILE)|SECRET|PRIVATE|PASSPHRASE|MNEMONIC", re.IGNORECASE)
@@ -75,7 +76,7 @@ class RumExportScreen(WizardScreen):
         from mosaic_tui.journal import Journal, journal_path
         from mosaic_tui.plan import load_plan
 
-        path = self.wizard.active_plan_path
+        path = self.session.active_plan_path
         try:
             return load_plan(path), Journal.load(journal_path(path)).outputs()
         except MosaicError as error:
@@ -86,11 +87,12 @@ class RumExportScreen(WizardScreen):
         loaded = self._plan_and_outputs()
         if loaded is not None:
             plan, outputs = loaded
-            out_dir = plan.out_path(self.wizard.active_plan_path)
+            out_dir = plan.out_path(self.session.active_plan_path)
             self.files = self._files(plan, outputs, out_dir)
             self.query_one("#export-intro", Static).update(
                 f"[b]Step 5 — Rum nodes.[/b] {len(self.files)} files in [b]{escape(shown_path(out_dir))}[/b]; the env "
-                "files hold key references and paths, never keys. c copies the selected file's path.")
+                "files hold key references and paths, never keys. c copies the selected file's path. Validators: "
+                "before starting a node, run [b]mosaic-tui genesis verify PLAN[/b] to re-derive the genesis.")
             self._fill_files()
             self._show_env(plan, outputs)
             self._show_rum(plan, outputs, out_dir)
@@ -140,7 +142,7 @@ class RumExportScreen(WizardScreen):
         note = self.query_one("#export-rum", Static)
         button = self.query_one("#export-start-rum", Button)
         installed = shutil.which("rum") is not None
-        button.display = installed
+        button.display = True
         try:
             command = export.rum_command(plan, outputs, self.validator, out_dir=out_dir)
         except MosaicError as error:
@@ -150,8 +152,8 @@ class RumExportScreen(WizardScreen):
             note.update(f"rum is installed; r starts it for validator {self.validator + 1}.")
         else:
             shown = [shown_path(part) if part.endswith(".env") else part for part in command]
-            note.update("rum is not on PATH; start validator "
-                        f"{self.validator + 1}'s node with:\n[b]{escape(shlex.join(shown))}[/b]")
+            note.update(f"rum is not on PATH; r starts our own validator node for validator {self.validator + 1}, "
+                        f"as:\n[b]{escape(shlex.join(shown))}[/b]")
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -179,7 +181,7 @@ class RumExportScreen(WizardScreen):
     def write_exports(self, plan: Any, outputs: dict[str, Any]) -> None:
         from mosaic_tui import export
 
-        paths = export.write_exports(plan.out_path(self.wizard.active_plan_path), plan, outputs)
+        paths = export.write_exports(plan.out_path(self.session.active_plan_path), plan, outputs)
         self.post_message(ExportsWritten(paths))
 
     def on_exports_written(self, message: ExportsWritten) -> None:
@@ -187,9 +189,6 @@ class RumExportScreen(WizardScreen):
         self.refresh_view()
 
     def action_start_rum(self) -> None:
-        if shutil.which("rum") is None:
-            self.notify("rum is not on PATH; the command to run is shown below.", severity="warning")
-            return
         loaded = self._plan_and_outputs()
         if loaded is not None:
             self.start_rum(*loaded)
@@ -200,13 +199,14 @@ class RumExportScreen(WizardScreen):
 
         from mosaic_tui import export
 
-        out_dir = plan.out_path(self.wizard.active_plan_path)
+        out_dir = plan.out_path(self.session.active_plan_path)
         command = export.rum_command(plan, outputs, self.validator, out_dir=out_dir)
         log = out_dir / f"rum-{self.validator}.log"
         with open(log, "ab") as stream:
             process = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        start_new_session=True)
-        self.app.call_from_thread(self.notify, f"rum started for validator {self.validator + 1} (PID {process.pid}); "
+        what = "rum" if shutil.which("rum") else "the validator node"
+        self.app.call_from_thread(self.notify, f"{what} started for validator {self.validator + 1} (PID {process.pid}); "
                                                f"its output goes to {log}", timeout=10)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -27,7 +27,8 @@ HELP = """\
 (`<plan>.state.json`) before it is broadcast, so quitting, a crash or a failure never signs an action
 twice: start again and choose *Resume*.
 
-**Keys** never go into the plan: it keeps `keyring:<name>`, `keystore:<path>`, `node` or `dev:<index>`.
+**Keys** never go into the plan: it keeps `keyring:<name>`, `keystore:<path>`, `node` or `dev:<index>`;
+`external` for a validator who signs its own stake on its own machine (`mosaic-tui validator stake`).
 A pasted key goes into the system keyring when there is a usable one, otherwise into an encrypted
 keystore beside the plan; passphrases are asked in masked fields and kept in memory only.
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Static
 
 from mosaic_tui.messages import RpcChecked
+from mosaic_tui.redact import redact, redact_url
+from mosaic_tui.screens.base import WizardScreen, shown_path
 from mosaic_tui.widgets.fields import FormRow, slug
 from mosaic_tui.wizard_state import PREREQUISITES, FormField, parse_field
-from screens.base import WizardScreen, shown_path
 
 SECTIONS = {"origin.rpc": "Origin chain", "core.identifier": "Core", "auxiliary.rpc": "Auxiliary chain",
             "out_dir": "Files"}
@@ -25,7 +27,7 @@ class PrerequisitesScreen(WizardScreen):
     PAGE = "prerequisites"
 
     def compose_body(self) -> ComposeResult:
-        form = self.wizard.form
+        form = self.session.form
         assert form is not None
         with VerticalScroll(id="prerequisites", classes="page-body"):
             yield Static(self._intro(), id="prerequisites-intro")
@@ -33,32 +35,29 @@ class PrerequisitesScreen(WizardScreen):
                 if spec.key in SECTIONS:
                     yield Static(SECTIONS[spec.key], classes="section-title")
                 yield FormRow(spec.key, spec.label, form.values.get(spec.key, ""), self._checker(spec),
-                              hint=spec.hint, key_button=spec.kind == "key",
-                              placeholder=self._placeholder(spec))
+                              hint=spec.hint, key_button=spec.kind.name == "key",
+                              placeholder=spec.kind.placeholder)
                 if spec.key in RPC_FIELDS:
                     yield Static("", id=f"status-{slug(spec.key)}", classes="rpc-status")
 
     def _intro(self) -> str:
-        app = self.wizard
+        app = self.session
         if app.mode == "devnet":
             return (f"Local devnet running at {app.devnet_url} (chain id {app.devnet_chain_id}). Dev keys and a dev OST "
                     f"token are ready; change what you like. The plan is saved to {shown_path(app.active_plan_path)}.")
         return f"Your own chains: the plan is read from and saved to {shown_path(app.active_plan_path)}."
 
-    def _placeholder(self, spec: FormField) -> str:
-        return {"url": "http://127.0.0.1:8545", "ost": "0x… the OST token", "key": "keyring:<name>, keystore:<path>, node",
-                "identifier": "empty: the default"}.get(spec.kind, "")
-
     def _checker(self, spec: FormField) -> Any:
         def check(text: str) -> object:
-            form = self.wizard.form
+            form = self.session.form
             assert form is not None
             return parse_field(spec, text, form.context(self._connected_chain_id()))
         return check
 
-    def _connected_chain_id(self) -> int | None:
-        check = self.wizard.connected.get("origin.rpc")
-        form = self.wizard.form
+    def _connected_chain_id(self, latest: Any = None) -> int | None:
+        """The chain id of the origin RPC as last checked; `latest` is a check the App has not stored yet."""
+        check = latest if latest is not None else self.session.connected.get("origin.rpc")
+        form = self.session.form
         if check is None or not check.ok or form is None or check.url != form.values.get("origin.rpc", "").strip():
             return None
         return int(check.chain_id)
@@ -67,7 +66,7 @@ class PrerequisitesScreen(WizardScreen):
 
     @on(FormRow.Changed)
     def _changed(self, event: FormRow.Changed) -> None:
-        form = self.wizard.form
+        form = self.session.form
         assert form is not None
         form.values[event.key] = event.value
         if event.key in RPC_FIELDS:
@@ -76,13 +75,13 @@ class PrerequisitesScreen(WizardScreen):
             self._refresh_identifier()
         self.refresh_nav()
 
-    def _refresh_identifier(self) -> None:
+    def _refresh_identifier(self, latest: Any = None) -> None:
         from mosaic_tui import units
 
         row = self.query_one(f"#row-{slug('core.identifier')}", FormRow)
-        form = self.wizard.form
+        form = self.session.form
         assert form is not None
-        context = form.context(self._connected_chain_id())
+        context = form.context(self._connected_chain_id(latest))
         try:
             aux = units.parse_chain_id(form.values.get("auxiliary.chain_id", ""), "auxiliary.chain_id")
             default = units.default_core_identifier(context.origin_chain_id, aux) if context.origin_chain_id else None
@@ -101,7 +100,7 @@ class PrerequisitesScreen(WizardScreen):
         super().on_button_pressed(event)
 
     def _enter_key(self, spec: FormField) -> None:
-        from screens.keys import KeyEntryScreen
+        from mosaic_tui.screens.keys import KeyEntryScreen
 
         row = self.query_one(f"#row-{slug(spec.key)}", FormRow)
         name = "deployer" if spec.key == "origin.deployer" else "initial-proposer"
@@ -109,13 +108,13 @@ class PrerequisitesScreen(WizardScreen):
         def chosen(result: Any) -> None:
             if result is not None:
                 row.value = result.ref
-        self.app.push_screen(KeyEntryScreen(spec.label, name, devnet=self.wizard.mode == "devnet",
-                                            plan_dir=self.wizard.active_plan_path.parent), chosen)
+        self.app.push_screen(KeyEntryScreen(spec.label, name, devnet=self.session.mode == "devnet",
+                                            plan_dir=self.session.active_plan_path.parent), chosen)
 
     # -- the live RPC check ---------------------------------------------------------------------
 
     def _check_url(self, key: str, delay: float = 0.0) -> None:
-        form = self.wizard.form
+        form = self.session.form
         assert form is not None
         url = form.values.get(key, "").strip()
         status = self.query_one(f"#status-{slug(key)}", Static)
@@ -123,7 +122,7 @@ class PrerequisitesScreen(WizardScreen):
         if not url or not row.valid:
             status.update("")
             return
-        status.update(f"[dim]checking {url} …[/]")
+        status.update(f"[dim]checking {escape(redact_url(url))} …[/]")
         self.run_worker(lambda: self._read_rpc(key, url, delay), thread=True, group=f"rpc-{slug(key)}",
                         exclusive=True, exit_on_error=False)
 
@@ -141,12 +140,12 @@ class PrerequisitesScreen(WizardScreen):
         self.post_message(RpcChecked(key, check_rpc(url)))
 
     def on_rpc_checked(self, message: RpcChecked) -> None:
-        form = self.wizard.form
+        form = self.session.form
         assert form is not None
         check = message.check
         if check.url != form.values.get(message.field, "").strip():
             return  # an answer for a URL that has been edited since
-        self.wizard.connected[message.field] = check
+        # The message goes on to the App, which keeps the check in the session.
         status = self.query_one(f"#status-{slug(message.field)}", Static)
         if check.ok:
             text = f"[green]connected:[/] chain id {check.chain_id}, block {check.block}"
@@ -156,13 +155,13 @@ class PrerequisitesScreen(WizardScreen):
             elif planned and planned != str(check.chain_id):
                 text += f" — [b red]the plan says chain id {planned}[/]"
             status.update(text)
-            self._refresh_identifier()
+            self._refresh_identifier(check if message.field == "origin.rpc" else None)
         elif message.field == "auxiliary.rpc":
-            when = "the wizard starts it in step 3" if self.wizard.mode == "devnet" else \
+            when = "the wizard starts it in step 3" if self.session.mode == "devnet" else \
                 "start your node from the spec.json written in step 3"
             status.update(f"[dim]not answering yet — {when}[/]")
         else:
-            status.update(f"[b red]not connected:[/] {check.error}")
+            status.update(f"[b red]not connected:[/] {escape(redact(check.error or ''))}")
         if self.is_current:
             self.set_timer(REFRESH_SECONDS, lambda: self._check_url(message.field) if self.is_current else None)
 
@@ -183,7 +182,7 @@ class PrerequisitesScreen(WizardScreen):
 
     def go_next(self) -> None:
         """Fields that parse may still clash (equal chain ids, a wrong identifier prefix): say so at the field."""
-        form = self.wizard.form
+        form = self.session.form
         assert form is not None
         rows = {row.key: row for row in self._rows()}
         clashes = [p for p in form.problems() if p.field in rows]

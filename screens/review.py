@@ -9,7 +9,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Static
 
-from screens.base import WizardScreen, shown_path
+from mosaic_tui.messages import DeploymentRequested, PreflightRequested, StartOverRequested
+from mosaic_tui.screens.base import WizardScreen, shown_path
 
 
 class ReviewScreen(WizardScreen):
@@ -40,14 +41,14 @@ class ReviewScreen(WizardScreen):
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
-        if not self.wizard.deploying:
-            self.wizard.start_preflight()
+        if not self.session.deploying:
+            self.post_message(PreflightRequested())
 
     def _summary(self) -> str:
         from mosaic_tui.errors import MosaicError
         from mosaic_tui.wizard_state import summarize_journal
 
-        app = self.wizard
+        app = self.session
         form = app.form
         count = len(form.validators) if form else 0
         lines = [f"Plan [b]{shown_path(app.active_plan_path)}[/b] with {count} validator{'s' if count != 1 else ''}. "
@@ -64,7 +65,7 @@ class ReviewScreen(WizardScreen):
     def refresh_view(self) -> None:
         from mosaic_tui.units import format_amount
 
-        app = self.wizard
+        app = self.session
         self.query_one("#review-intro", Static).update(self._summary())
         status = self.query_one("#review-status", Static)
         table = self.query_one("#review-costs", DataTable)
@@ -76,7 +77,10 @@ class ReviewScreen(WizardScreen):
             status.update("[yellow]Running the preflight …[/]")
         elif report is not None:
             status.update(f"[green]Preflight passed.[/] Origin chain {report.chain_id} at block {report.block}; "
-                          f"fee estimate {format_amount(report.fee_per_gas, 'gwei')} per gas.")
+                          f"fee estimate {format_amount(report.fee_per_gas, 'gwei')} per gas."
+                          + "".join(f"\n[cyan]•[/] {escape(line)}" for line in getattr(report, "external", []))
+                          + "".join(f"\n[yellow]•[/] plan changed since the deployment started, accepted: "
+                                    f"{escape(line)}" for line in report.changes))
             for cost in report.costs:
                 table.add_row(cost.step, cost.title, Text(f"{cost.gas:,}", justify="right"),
                               Text(format_amount(cost.wei, "ETH"), justify="right"))
@@ -88,8 +92,8 @@ class ReviewScreen(WizardScreen):
         else:
             status.update("")
         if app.preflight_problems:
-            problems.update("\n".join(f"[red]•[/] [b]{p.field}[/b]: {escape(p.message)}"
-                                      for p in app.preflight_problems))
+            problems.update("\n".join(f"[red]•[/] [b]{escape(p.field)}[/b]: {escape(p.message)}" if p.field
+                                      else f"[red]•[/] {escape(p.message)}" for p in app.preflight_problems))
         else:
             problems.update("")
         self.query_one("#review-start-over", Button).display = self._has_journal()
@@ -98,15 +102,15 @@ class ReviewScreen(WizardScreen):
     def _has_journal(self) -> bool:
         from mosaic_tui.journal import journal_path
 
-        return journal_path(self.wizard.active_plan_path).is_file()
+        return journal_path(self.session.active_plan_path).is_file()
 
     def can_go_next(self) -> bool:
-        app = self.wizard
+        app = self.session
         return (not app.deploying and not app.preflight_running and app.preflight_report is not None
                 and not app.preflight_problems)
 
     def nav_note(self) -> str:
-        report = self.wizard.preflight_report
+        report = self.session.preflight_report
         if report is not None and self.can_go_next():
             from mosaic_tui.units import format_amount
 
@@ -114,10 +118,10 @@ class ReviewScreen(WizardScreen):
         return ""
 
     def go_next(self) -> None:
-        self.wizard.start_deployment()
+        self.post_message(DeploymentRequested())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("check", "start_over") and (self.wizard.deploying or self.wizard.preflight_running):
+        if action in ("check", "start_over") and (self.session.deploying or self.session.preflight_running):
             return None
         if action == "start_over" and not self._has_journal():
             return None
@@ -134,14 +138,8 @@ class ReviewScreen(WizardScreen):
             super().on_button_pressed(event)
 
     def action_check(self) -> None:
-        self.wizard.start_preflight()
+        self.post_message(PreflightRequested())
 
     def action_start_over(self) -> None:
         """Keep the old journal aside and deploy these inputs afresh (new contracts)."""
-        from mosaic_tui.wizard_state import archive_journal
-
-        kept = archive_journal(self.wizard.active_plan_path)
-        self.wizard.progress.steps.clear()
-        if kept is not None:
-            self.notify(f"The earlier journal is kept as {kept.name}; this plan deploys afresh.", timeout=8)
-        self.wizard.start_preflight()
+        self.post_message(StartOverRequested())

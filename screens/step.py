@@ -14,10 +14,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
-from mosaic_tui.messages import DeploymentProgressed, StepListed
+from mosaic_tui.messages import DeploymentProgressed, DeploymentRequested, PauseRequested, StepListed
+from mosaic_tui.screens.base import WizardScreen
 from mosaic_tui.widgets.action_table import FIXED_WIDTH, ActionTable
 from mosaic_tui.widgets.progress_model import StepProgress
-from screens.base import WizardScreen
 
 TITLES = {"0": "Devnet preparation", "1": "Origin contracts", "2": "Staking", "3": "Auxiliary chain",
           "4": "Initialize auxiliary"}
@@ -27,10 +27,10 @@ ABOUT = {
     "1": "Deploy OriginCore (its constructor deploys Stake), then OSTGateway, on the origin chain.",
     "2": "Validators approve their stakes; Stake.initialize pulls them and opens kernel K0; everyone stakes "
          "OST in OSTGateway for base coin.",
-    "3": "Write genesis.json and the Aura spec, start the auxiliary node, deploy the six auxiliary contracts at "
-         "zero gas price.",
-    "4": "Prove K0 against the origin set-up block, mint the base coin, hand over from the initial proposer, "
-         "raise the gas price.",
+    "3": "Build the auxiliary genesis with the six auxiliary contracts in it, write genesis.json, the AuRa spec "
+         "and the node files, start the auxiliary node; nothing is deployed there.",
+    "4": "Anchor the genesis, prove K0 against the origin set-up block, mint the base coin, hand over from the "
+         "initial proposer, check the kernel gas price.",
 }
 STATE_WORDS = {"waiting": "[dim]not started[/]", "running": "[yellow]running[/]", "done": "[green]done[/]",
                "failed": "[b red]failed[/]", "stopped": "[yellow]stopped; resumes where it stopped[/]"}
@@ -54,12 +54,13 @@ class StepScreen(WizardScreen):
             with Horizontal(id="step-progress"):
                 yield ProgressBar(total=None, show_eta=False, id="step-bar")
                 yield Static("", id="step-state")
+            yield Static("", id="step-validators")
             yield ActionTable(label_width=width, id="step-actions")
             yield Static("", id="step-detail")
 
     @property
     def model(self) -> StepProgress | None:
-        return self.wizard.progress.steps.get(self.step)
+        return self.session.progress.steps.get(self.step)
 
     def refresh_view(self) -> None:
         model = self.model
@@ -67,6 +68,7 @@ class StepScreen(WizardScreen):
         if model is not None:
             table.show_step(model)
         self._show_counts()
+        self._show_validators()
         self._show_detail()
         super().refresh_view()
 
@@ -80,6 +82,7 @@ class StepScreen(WizardScreen):
         elif row is not None:
             self.query_one(ActionTable).show_row(row)
         self._show_counts()
+        self._show_validators()
         self._show_detail()
         self.refresh_nav()
 
@@ -96,6 +99,27 @@ class StepScreen(WizardScreen):
         if model.waiting:
             text += f"\n[yellow]waiting:[/] {escape(model.waiting)}"
         state.update(text)
+
+    def _show_validators(self) -> None:
+        """Step 2 with external validators: a row each, live from chain, with the command to send them."""
+        model = self.model
+        box = self.query_one("#step-validators", Static)
+        if model is None or not model.validators:
+            box.display = False
+            return
+        colours = {"waiting": "yellow", "approved": "cyan", "staked": "green"}
+        lines = ["[b]Validators[/b]" + (f"  [dim]deadline {escape(model.deadline)}[/]" if model.deadline else "")]
+        for row in model.validators:
+            who = "signs for itself" if row.external else "coordinator signs"
+            line = (f" {row.number:>2}  {row.origin_address[:10]}…  [{colours.get(row.state, 'white')}]"
+                    f"{row.state:<8}[/]  [dim]{who}[/]")
+            if row.note:
+                line += f"  [red]{escape(row.note)}[/]"
+            if row.external and row.state != "staked":
+                line += f"\n     send them: {escape(row.command)}"
+            lines.append(line)
+        box.update("\n".join(lines))
+        box.display = True
 
     def _show_detail(self) -> None:
         model = self.model
@@ -124,19 +148,19 @@ class StepScreen(WizardScreen):
         if page is None:
             return False
         if page == "export":
-            return self.wizard.finished
+            return self.session.finished
         if page.startswith("step-"):
-            return page.split("-")[1] in self.wizard.progress.steps
+            return page.split("-")[1] in self.session.progress.steps
         return True
 
     def can_go_back(self) -> bool:
-        return not self.wizard.deploying and self.wizard.neighbour(self.PAGE, -1) is not None
+        return not self.session.deploying and self.session.neighbour(self.PAGE, -1) is not None
 
     def can_go_next(self) -> bool:
-        return not self.wizard.deploying and self._visible(self.wizard.neighbour(self.PAGE, +1))
+        return not self.session.deploying and self._visible(self.session.neighbour(self.PAGE, +1))
 
     def nav_note(self) -> str:
-        app = self.wizard
+        app = self.session
         if app.deploying:
             return "[yellow]transactions in flight[/] — p pauses after this step"
         if not app.finished and app.progress.steps:
@@ -145,14 +169,14 @@ class StepScreen(WizardScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pause":
-            return True if self.wizard.deploying else None
+            return True if self.session.deploying else None
         if action == "continue":
-            app = self.wizard
+            app = self.session
             return True if not app.deploying and not app.finished and app.progress.steps else None
         return super().check_action(action, parameters)
 
     def action_pause(self) -> None:
-        self.wizard.request_pause()
+        self.post_message(PauseRequested())
 
     def action_continue(self) -> None:
-        self.wizard.start_deployment()
+        self.post_message(DeploymentRequested())

@@ -33,7 +33,7 @@ class ValidatorEditScreen(ModalScreen[dict[str, str] | None]):
             yield Label(f"[b]Validator {self.number}[/b]")
             for spec in VALIDATOR_FIELDS:
                 yield FormRow(spec.key, spec.label, self.row.get(spec.key, ""), self._checker(spec), hint=spec.hint,
-                              key_button=spec.kind == "key")
+                              key_button=spec.kind.name == "key")
             yield Static("", id="validator-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="validator-save", variant="primary")
@@ -62,7 +62,7 @@ class ValidatorEditScreen(ModalScreen[dict[str, str] | None]):
             self._enter_key(button.removeprefix("key-"))
 
     def _enter_key(self, key_slug: str) -> None:
-        from screens.keys import KeyEntryScreen
+        from mosaic_tui.screens.keys import KeyEntryScreen
 
         spec = next(s for s in VALIDATOR_FIELDS if slug(s.key) == key_slug)
         rows = self._rows()

@@ -13,8 +13,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from mosaic_tui.messages import FundsChecked
+from mosaic_tui.screens.base import WizardScreen
 from mosaic_tui.widgets.action_table import short_hex
-from screens.base import WizardScreen
 
 # Fits 80 columns; the gateway stake, keys and approvals of the highlighted row are in the line below.
 COLUMNS = (("index", "#"), ("origin", "Origin address"), ("auxiliary", "Auxiliary address"), ("stake", "Stake"),
@@ -68,7 +68,7 @@ class ValidatorsScreen(WizardScreen):
 
     @property
     def rows(self) -> list[dict[str, str]]:
-        form = self.wizard.form
+        form = self.session.form
         assert form is not None
         return form.validators
 
@@ -79,7 +79,7 @@ class ValidatorsScreen(WizardScreen):
 
     def _find_problems(self) -> dict[int, list[str]]:
         """Per row, what is wrong with it: its own fields, then what clashes across the plan."""
-        form = self.wizard.form
+        form = self.session.form
         assert form is not None
         found: dict[int, list[str]] = {}
         for index in range(len(self.rows)):
@@ -155,17 +155,17 @@ class ValidatorsScreen(WizardScreen):
     # -- editing --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("add", "edit", "remove", "import_csv") and self.wizard.deploying:
+        if action in ("add", "edit", "remove", "import_csv") and self.session.deploying:
             return None
         if action in ("edit", "remove") and not self.rows:
             return None
         return super().check_action(action, parameters)
 
     def _edit(self, index: int | None) -> None:
+        from mosaic_tui.screens.validator_edit import ValidatorEditScreen
         from mosaic_tui.wizard_state import default_validator
-        from screens.validator_edit import ValidatorEditScreen
 
-        form = self.wizard.form
+        form = self.session.form
         assert form is not None
         row = self.rows[index] if index is not None else default_validator(form.devnet, self.rows)
         number = (index if index is not None else len(self.rows)) + 1
@@ -181,7 +181,7 @@ class ValidatorsScreen(WizardScreen):
             self.query_one(DataTable).move_cursor(row=number - 1)
 
         self.app.push_screen(ValidatorEditScreen(row, number, devnet=form.devnet,
-                                                 plan_dir=self.wizard.active_plan_path.parent), saved)
+                                                 plan_dir=self.session.active_plan_path.parent), saved)
 
     def action_add(self) -> None:
         self._edit(None)
@@ -199,9 +199,9 @@ class ValidatorsScreen(WizardScreen):
         self.refresh_view()
 
     def action_import_csv(self) -> None:
-        from screens.validator_edit import CsvImportScreen
+        from mosaic_tui.screens.validator_edit import CsvImportScreen
 
-        form = self.wizard.form
+        form = self.session.form
         assert form is not None
 
         def imported(rows: list[dict[str, str]] | None) -> None:
@@ -210,7 +210,7 @@ class ValidatorsScreen(WizardScreen):
                 self.notify(f"Imported {len(rows)} validators.")
                 self.refresh_view()
 
-        self.app.push_screen(CsvImportScreen(devnet=form.devnet, base=self.wizard.active_plan_path.parent), imported)
+        self.app.push_screen(CsvImportScreen(devnet=form.devnet, base=self.session.active_plan_path.parent), imported)
 
     # -- the live check -------------------------------------------------------------------------
 
@@ -218,7 +218,7 @@ class ValidatorsScreen(WizardScreen):
         from mosaic_tui import units
         from mosaic_tui.errors import InputError
 
-        form = self.wizard.form
+        form = self.session.form
         assert form is not None
         try:
             url = units.parse_url(form.values.get("origin.rpc", ""), "origin.rpc")
@@ -242,7 +242,7 @@ class ValidatorsScreen(WizardScreen):
         from mosaic_tui.errors import MosaicError
         from mosaic_tui.journal import Journal, journal_path
 
-        path = journal_path(self.wizard.active_plan_path)
+        path = journal_path(self.session.active_plan_path)
         try:
             return Journal.load(path).outputs() if path.is_file() else {}
         except MosaicError:

@@ -9,14 +9,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from mosaic_tui.messages import ModeChosen
-from screens.base import WizardScreen, shown_path
+from mosaic_tui.screens.base import WizardScreen, shown_path
 
 STEPS = (
     ("0", "Prerequisites", "origin RPC, deployment key, OST, validators, core identifier; preflight checks"),
     ("1", "Origin contracts", "deploy OriginCore (with Stake) and OSTGateway on origin"),
     ("2", "Staking", "validators stake OST, Stake opens kernel K0, gateway stakes for base coin"),
-    ("3", "Auxiliary chain", "genesis and Aura spec, start the node, deploy the auxiliary contracts"),
-    ("4", "Initialize auxiliary", "prove K0, mint base coin, raise gas price, hand over from the proposer"),
+    ("3", "Auxiliary chain", "genesis with the auxiliary contracts, AuRa spec, node files, start the node"),
+    ("4", "Initialize auxiliary", "prove K0, mint base coin, hand over from the proposer, check gas price"),
     ("5", "Rum nodes", "export the validators' TOML and env files, start rum"),
 )
 
@@ -54,7 +54,7 @@ class WelcomeScreen(WizardScreen):
         self.refresh_view()
 
     def refresh_view(self) -> None:
-        self._summary = summary = self.wizard.resumable()
+        self._summary = summary = self.session.resumable()
         resume = self.query_one("#resume", Button)
         resume.display = summary is not None
         note = self.query_one("#welcome-resume", Static)
@@ -69,7 +69,7 @@ class WelcomeScreen(WizardScreen):
         return False
 
     def can_go_next(self) -> bool:
-        return not self.wizard.deploying and self.wizard.form is not None and self.wizard.mode is not None
+        return not self.session.deploying and self.session.form is not None and self.session.mode is not None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "choose" and parameters == ("resume",):

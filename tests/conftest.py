@@ -8,11 +8,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from mosaic_tui import devnet, toolchain
 
 # `deployed` and `chains`: one two-chain deployment per module, shared by contract and monitor tests.
 pytest_plugins = ["tests.contracts.two_chains"]
+
+# Property tests draw new random examples on every run (never derandomized), and a failure says how
+# to get it back: the @reproduce_failure blob (print_blob) and the run's seed (see the hook below).
+settings.register_profile("mosaic", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "mosaic"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under a failed property test, the seed its examples came from and the command that replays it."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    seed = getattr(getattr(item, "obj", None), "_hypothesis_internal_use_generated_seed", None)
+    if report.when == "call" and report.failed and seed is not None:
+        text = f"this run's examples came from seed {seed}; replay them with: pytest --hypothesis-seed={seed} {item.nodeid}"
+        report.sections.append(("hypothesis seed", text))
 
 # The pinned tools live in the real user cache; tests get a private HOME but keep that cache so the
 # npm install happens once per machine, not once per test.
@@ -29,7 +46,18 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         (home / sub).mkdir(parents=True, exist_ok=True)
         monkeypatch.setenv(name, str(home / sub))
     monkeypatch.setenv("MOSAIC_TUI_DEVNET_DIR", str(home / "devnet"))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    # A keyring in this process's memory (the program refuses plaintext keyring files); child
+    # processes get the null keyring, which holds nothing.
+    import keyring.core
+
+    from mosaic_tui import keys
+    from tests.keyring_memory import MemoryKeyring
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.setattr(keyring.core, "_keyring_backend", MemoryKeyring())
+    monkeypatch.setattr(keys, "_env_passphrases", {}, raising=False)  # passphrases an earlier test's run took in
+    # Devnets start a validator node per validator; only the validator tests (tests/validator) want them.
+    monkeypatch.setenv("MOSAIC_TUI_NO_VALIDATORS", "1")
     return home
 
 

@@ -33,7 +33,8 @@ abstract contract BlockStore {
 
     uint256 public immutable epochLength;
     address public immutable pollingPlace;
-    bytes32 public immutable initialBlockHash;
+    /// @notice The trusted initial checkpoint (zero until `AuxiliaryBlockStore` anchored its genesis).
+    bytes32 public initialBlockHash;
 
     /// @notice The highest reported block (the first one reported wins a tie).
     bytes32 public head;
@@ -64,25 +65,35 @@ abstract contract BlockStore {
         uint256 epochLength_,
         address pollingPlace_
     ) {
-        require(initialBlockHash_ != bytes32(0), "BlockStore: zero initial block");
+        require(initialBlockHash_ != bytes32(0) || _anchorsLater(), "BlockStore: zero initial block");
         require(epochLength_ > 0, "BlockStore: zero epoch length");
         require(pollingPlace_ != address(0), "BlockStore: zero polling place");
         require(initialHeight < type(uint128).max, "BlockStore: initial height too large");
         epochLength = epochLength_;
         pollingPlace = pollingPlace_;
-        initialBlockHash = initialBlockHash_;
+        if (initialBlockHash_ != bytes32(0)) _trustInitial(initialBlockHash_, initialStateRoot, initialHeight);
+    }
 
-        Block storage initial = blocks[initialBlockHash_];
-        initial.stateRoot = initialStateRoot;
-        initial.height = uint128(initialHeight);
+    /// @dev Makes `blockHash` the trusted initial checkpoint: reported, justified and finalised.
+    function _trustInitial(bytes32 blockHash, bytes32 blockStateRoot, uint256 height) internal {
+        initialBlockHash = blockHash;
+        Block storage initial = blocks[blockHash];
+        initial.stateRoot = blockStateRoot;
+        initial.height = uint128(height);
         initial.reported = true;
-        justified[initialBlockHash_] = true;
-        finalised[initialBlockHash_] = true;
-        finalisedAtHeight[initialHeight] = initialBlockHash_;
-        head = initialBlockHash_;
-        latestFinalised = initialBlockHash_;
-        emit BlockReported(initialBlockHash_, initialHeight);
-        emit CheckpointFinalised(initialBlockHash_, initialHeight);
+        justified[blockHash] = true;
+        finalised[blockHash] = true;
+        finalisedAtHeight[height] = blockHash;
+        head = blockHash;
+        latestFinalised = blockHash;
+        emit BlockReported(blockHash, height);
+        emit CheckpointFinalised(blockHash, height);
+    }
+
+    /// @dev True for a store whose initial block is set after construction (the auxiliary store in
+    ///      the genesis, which cannot hold the hash of the very block that contains it).
+    function _anchorsLater() internal pure virtual returns (bool) {
+        return false;
     }
 
     /// @notice Adds one block header (its RLP encoding, so its hash is computed here, not taken

@@ -10,9 +10,10 @@ import {OriginProof} from "./OriginProof.sol";
 ///         it leaves only when someone proves a gateway stake, and then exactly once per stake
 ///         and only to the stake's beneficiary. The proofs authenticate themselves, so anyone
 ///         may submit them.
-/// @dev The constructor is not payable on purpose: the genesis balance is already at this
-///      address before deployment (creating a contract at an address that holds a balance but
-///      no code and no nonce is allowed). There is no `receive`: base coin only ever flows out.
+/// @dev The contract is built into the auxiliary genesis (its constructor runs on a throwaway
+///      chain, docs/auxiliary-genesis.md); the genesis gives its address the supply, less the
+///      stakes already paid out in the genesis itself. There is no `receive`: base coin only ever
+///      flows out.
 contract OSTPrime {
     bytes32 public constant STAKE_TYPEHASH =
         keccak256("Stake(address gateway,uint256 amount,address beneficiary,address staker,uint256 nonce)");
@@ -34,10 +35,16 @@ contract OSTPrime {
     );
 
     /// @param ostGateway_ OSTGateway's address on the origin chain.
-    constructor(address ostGateway_, address originBlockStore_) {
+    /// @param paidInGenesis Message hashes of gateway stakes whose base coin the genesis already
+    ///        allocates to their beneficiary (the deployer's stake that pays the initial proposer's
+    ///        gas): they count as minted from block 0, so they can never be paid twice.
+    constructor(address ostGateway_, address originBlockStore_, bytes32[] memory paidInGenesis) {
         require(ostGateway_ != address(0) && originBlockStore_ != address(0), "OSTPrime: zero address");
         ostGateway = ostGateway_;
         originBlockStore = BlockStore(originBlockStore_);
+        for (uint256 i = 0; i < paidInGenesis.length; i++) {
+            minted[paidInGenesis[i]] = true;
+        }
     }
 
     /// @notice Proves OSTGateway's account at a finalised origin height (as `eth_getProof`

@@ -24,15 +24,23 @@ contract PollingPlace {
     AuxiliaryBlockStore public immutable auxiliaryBlockStore;
     address public immutable kernelGateway;
 
+    /// @dev A validator's weight and its place in `validators` share one slot.
+    struct Entry {
+        uint96 weight;
+        uint160 positionPlusOne;
+    }
+
     address[] private validators;
-    mapping(address => uint256) public weightOf;
+    mapping(address => Entry) private entries;
     uint256 public totalWeight;
     /// @notice Height of the kernel that set the current validators.
     uint256 public metaBlockHeight;
+    /// @notice True while `KernelGateway` applies a kernel in parts: no vote counts until the
+    ///         whole kernel is applied, so 2/3 is never taken of a half-updated set.
+    bool public updating;
 
     mapping(bytes20 => mapping(address => uint256)) public lastTargetHeight;
     mapping(bytes32 => uint256) private tallies;
-    mapping(address => uint256) private positionPlusOne;
 
     event MetaBlockUpdated(uint256 indexed height, bytes32 kernelHash, uint256 validatorCount, uint256 totalWeight);
     event VoteCounted(address indexed validator, bytes32 indexed voteHash, uint256 tally, uint256 totalWeight);
@@ -69,12 +77,24 @@ contract PollingPlace {
         bytes32 kernelHash
     ) external {
         require(msg.sender == kernelGateway, "PollingPlace: only kernel gateway");
-        for (uint256 i = 0; i < updatedValidators.length; i++) {
-            _setWeight(updatedValidators[i], updatedWeights[i]);
-        }
+        uint256 total = _setWeights(updatedValidators, updatedWeights);
         metaBlockHeight = kernelHeight;
+        if (updating) updating = false;
         auxiliaryBlockStore.activateKernel(kernelHash);
-        emit MetaBlockUpdated(kernelHeight, kernelHash, validators.length, totalWeight);
+        emit MetaBlockUpdated(kernelHeight, kernelHash, validators.length, total);
+    }
+
+    /// @notice Applies one part of a kernel that `KernelGateway` brings over in parts; the last
+    ///         part comes through `updateMetaBlock`. Votes wait until then.
+    function updateMetaBlockPart(address[] calldata updatedValidators, uint256[] calldata updatedWeights) external {
+        require(msg.sender == kernelGateway, "PollingPlace: only kernel gateway");
+        if (!updating) updating = true;
+        _setWeights(updatedValidators, updatedWeights);
+    }
+
+    /// @notice The weight `validator` (an auxiliary address) votes with; 0 if it is none.
+    function weightOf(address validator) external view returns (uint256) {
+        return entries[validator].weight;
     }
 
     /// @notice Counts one validator's signed vote for the link `source -> target` on the chain
@@ -109,15 +129,16 @@ contract PollingPlace {
         auxiliaryAddresses = validators;
         weights = new uint256[](auxiliaryAddresses.length);
         for (uint256 i = 0; i < auxiliaryAddresses.length; i++) {
-            weights[i] = weightOf[auxiliaryAddresses[i]];
+            weights[i] = entries[auxiliaryAddresses[i]].weight;
         }
     }
 
     function _count(MetaBlock.Vote memory ballot, uint8 v, bytes32 r, bytes32 s) private {
+        require(!updating, "PollingPlace: kernel update in progress");
         BlockStore store = _blockStore(ballot.coreIdentifier);
         bytes32 voteHash = MetaBlock.hashVote(ballot);
         address validator = MetaBlock.recoverSigner(MetaBlock.digest(domainSeparator(), voteHash), v, r, s);
-        uint256 weight = weightOf[validator];
+        uint256 weight = entries[validator].weight;
         require(weight > 0, "PollingPlace: not a validator");
 
         store.validateLink(ballot.source, ballot.target);
@@ -150,20 +171,38 @@ contract PollingPlace {
         return keccak256(abi.encode(metaBlockHeight, voteHash));
     }
 
-    function _setWeight(address validator, uint256 weight) private {
-        uint256 previous = weightOf[validator];
-        totalWeight = totalWeight - previous + weight;
-        weightOf[validator] = weight;
+    /// @dev Linear: one slot per validator for its entry, one for its place in `validators`,
+    ///      and the total written once.
+    function _setWeights(address[] calldata updatedValidators, uint256[] calldata updatedWeights)
+        private
+        returns (uint256 total)
+    {
+        require(updatedValidators.length == updatedWeights.length, "PollingPlace: validators and weights differ in length");
+        total = totalWeight;
+        for (uint256 i = 0; i < updatedValidators.length; i++) {
+            total = _setWeight(updatedValidators[i], updatedWeights[i], total);
+        }
+        totalWeight = total;
+    }
+
+    function _setWeight(address validator, uint256 weight, uint256 total) private returns (uint256) {
+        require(weight <= type(uint96).max, "PollingPlace: weight too large");
+        Entry memory entry = entries[validator];
+        uint256 previous = entry.weight;
+        total = total - previous + weight;
         if (previous == 0 && weight > 0) {
             validators.push(validator);
-            positionPlusOne[validator] = validators.length;
+            entries[validator] = Entry(uint96(weight), uint160(validators.length));
         } else if (previous > 0 && weight == 0) {
-            uint256 index = positionPlusOne[validator] - 1;
+            uint256 index = entry.positionPlusOne - 1;
             address last = validators[validators.length - 1];
             validators[index] = last;
-            positionPlusOne[last] = index + 1;
+            entries[last].positionPlusOne = uint160(index + 1);
             validators.pop();
-            delete positionPlusOne[validator];
+            delete entries[validator];
+        } else if (weight != previous) {
+            entries[validator].weight = uint96(weight);
         }
+        return total;
     }
 }

@@ -9,9 +9,14 @@ import "./Stake.sol";
 ///         validator set the next meta-block is voted on with), takes proposals of transitions
 ///         that the auxiliary chain finalised, counts the validators' EIP-712 votes by stake
 ///         weight and, at 2/3, commits the meta-block and opens the next kernel.
-/// @dev `openKernelHash` must stay the first state variable and the contract must inherit no
-///      state: the auxiliary chain's `KernelGateway` proves storage slot 0 of this contract
-///      (contracts/README.md). Immutables occupy no slot.
+/// @dev `openKernelHash` must stay the first state variable and `kernelHashes` the second, and
+///      the contract must inherit no state: the auxiliary chain's `KernelGateway` proves storage
+///      slot 0 (the open kernel) or the `kernelHashes` entry of a kernel's height at slot
+///      `keccak256(abi.encode(height, 1))` (contracts/README.md). Every kernel ever opened stays
+///      provable from any later origin state, so a kernel opened and superseded between two
+///      finalised origin checkpoints can still be brought to the auxiliary chain in its turn.
+///      Immutables occupy no slot. Kernels are not stored in clear: `KernelOpened` carries them
+///      and `getKernel` rebuilds them from `Stake`.
 contract OriginCore {
     struct Proposal {
         MetaBlock.Transition transition;
@@ -35,12 +40,11 @@ contract OriginCore {
 
     /// @notice Storage slot 0 (see the contract's dev note).
     bytes32 public openKernelHash;
+    /// @notice Storage slot 1: kernel height => hash of the kernel opened at that height.
+    mapping(uint256 => bytes32) public kernelHashes;
 
     uint256 public openKernelHeight;
-    bytes32 public openKernelParent;
     uint256 public openKernelTotalWeight;
-    address[] private openKernelValidators;
-    uint256[] private openKernelWeights;
 
     Head public head;
     mapping(bytes32 => Proposal) private proposals;
@@ -193,7 +197,27 @@ contract OriginCore {
         view
         returns (uint256 height, bytes32 parent, address[] memory updatedValidators, uint256[] memory updatedWeights)
     {
-        return (openKernelHeight, openKernelParent, openKernelValidators, openKernelWeights);
+        return getKernel(openKernelHeight);
+    }
+
+    /// @notice The parent of the kernel at `height` (zero for K0).
+    function openKernelParent() external view returns (bytes32) {
+        return openKernelHeight == 0 ? bytes32(0) : kernelHashes[openKernelHeight - 1];
+    }
+
+    /// @notice Any kernel opened so far, in clear: hashing it gives `kernelHashes(height)`.
+    ///         Empty arrays for a height not opened yet.
+    function getKernel(uint256 height)
+        public
+        view
+        returns (uint256, bytes32 parent, address[] memory updatedValidators, uint256[] memory updatedWeights)
+    {
+        if (kernelHashes[height] == bytes32(0)) {
+            return (height, parent, updatedValidators, updatedWeights);
+        }
+        parent = height == 0 ? bytes32(0) : kernelHashes[height - 1];
+        (updatedValidators, updatedWeights) = stake.getKernelValidators(height);
+        return (height, parent, updatedValidators, updatedWeights);
     }
 
     function getProposal(bytes32 transitionHash)
@@ -260,11 +284,9 @@ contract OriginCore {
         bytes32 kernelHash = MetaBlock.hashKernel(height, parent, updatedValidators, updatedWeights);
         uint256 totalWeight = stake.totalWeightAtHeight(height);
         openKernelHash = kernelHash;
+        kernelHashes[height] = kernelHash;
         openKernelHeight = height;
-        openKernelParent = parent;
         openKernelTotalWeight = totalWeight;
-        openKernelValidators = updatedValidators;
-        openKernelWeights = updatedWeights;
         emit KernelOpened(height, kernelHash, parent, updatedValidators, updatedWeights, totalWeight);
     }
 }

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import re
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,14 +25,33 @@ from eth_utils import keccak
 
 from mosaic_tui.errors import MosaicError
 
-# Big enough that a thousand validators need a handful of requests, small enough that a public RPC
-# provider's batch limit or body-size limit is not hit; anvil answers 1000 calls in ~15 ms.
+# Big enough that a thousand validators need a handful of requests, small enough that geth's default
+# limit (1000 requests) and most providers' body-size limits are not hit; anvil answers 1000 calls in
+# ~15 ms. MOSAIC_TUI_RPC_BATCH_SIZE sets another size; a node that says a batch is too large gets
+# halves of it, and one that refuses batches altogether gets single requests.
 DEFAULT_CHUNK = 500
+BATCH_SIZE_ENV = "MOSAIC_TUI_RPC_BATCH_SIZE"
 DEFAULT_TIMEOUT = 5.0
+_TOO_LARGE = re.compile(r"too large|too big|limit|exceed|too many|maximum", re.I)
+
+
+def batch_size() -> int:
+    """The configured batch size (MOSAIC_TUI_RPC_BATCH_SIZE), else DEFAULT_CHUNK."""
+    try:
+        return max(1, int(os.environ.get(BATCH_SIZE_ENV, DEFAULT_CHUNK)))
+    except ValueError:
+        return DEFAULT_CHUNK
 
 
 class RpcTransportError(MosaicError):
     """The node did not answer at all, or not with JSON-RPC."""
+
+
+class _BatchRefused(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.too_large = bool(_TOO_LARGE.search(message))
 
 
 @dataclass(frozen=True)
@@ -138,14 +160,18 @@ class BatchClient:
     """JSON-RPC over HTTP with one kept-alive connection; `run` sends a list of requests either as
     batches of at most `chunk` requests or, for comparison, one request per HTTP call."""
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, chunk: int = DEFAULT_CHUNK) -> None:
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, chunk: int | None = None,
+                 patience: float = 0.0) -> None:
         import requests
 
+        chunk = batch_size() if chunk is None else chunk
         if chunk < 1:
             raise ValueError("chunk must be at least 1")
         self.url = url
         self.timeout = timeout
         self.chunk = chunk
+        self.patience = patience  # seconds an HTTP 429's Retry-After may make us wait (0: do not wait)
+        self.batches_refused = False  # the node answers single requests only
         self.http_requests = 0  # how many POSTs were made, so tests can see what batching did
         self._session = requests.Session()
         self._lock = threading.Lock()  # a Session is not meant to be shared between threads mid-request
@@ -165,15 +191,31 @@ class BatchClient:
         Raises RpcTransportError when the node cannot be reached or does not speak JSON-RPC.
         """
         answers: list[Any] = []
-        if batched:
-            for start in range(0, len(calls), self.chunk):
-                answers += self._post_batch(calls[start:start + self.chunk], start)
-        else:
-            for number, (method, params) in enumerate(calls):
-                reply = self._post({"jsonrpc": "2.0", "id": number, "method": method, "params": list(params)})
-                if not isinstance(reply, dict):
-                    raise RpcTransportError(f"{self.url} answered {method} with something other than JSON-RPC.")
-                answers.append(_answer(reply))
+        start = 0
+        while start < len(calls):
+            part = calls[start:start + self.chunk]
+            if not batched or self.batches_refused:
+                answers += self._singles(part, start)
+                start += len(part)
+                continue
+            try:
+                answers += self._post_batch(part, start)
+            except _BatchRefused as refusal:
+                if refusal.too_large and len(part) > 1:
+                    self.chunk = max(1, len(part) // 2)  # the node's limit is lower: halves until it fits
+                    continue
+                self.batches_refused = True
+                continue
+            start += len(part)
+        return answers
+
+    def _singles(self, calls: Sequence[tuple[str, Sequence[Any]]], first_id: int) -> list[Any]:
+        answers = []
+        for number, (method, params) in enumerate(calls):
+            reply = self._post({"jsonrpc": "2.0", "id": first_id + number, "method": method, "params": list(params)})
+            if not isinstance(reply, dict):
+                raise RpcTransportError(f"{self.url} answered {method} with something other than JSON-RPC.")
+            answers.append(_answer(reply))
         return answers
 
     def _post_batch(self, calls: Sequence[tuple[str, Sequence[Any]]], first_id: int) -> list[Any]:
@@ -182,13 +224,15 @@ class BatchClient:
         reply = self._post(body)
         if isinstance(reply, dict) and "error" in reply:
             # A node without batch support answers the whole list with one error object.
-            raise RpcTransportError(f"{self.url} refused a batch of {len(body)} requests: "
-                                    f"{_answer(reply).message}")
+            raise _BatchRefused(_raw_message(reply))
         if not isinstance(reply, list):
             raise RpcTransportError(f"{self.url} answered a batch with something other than a JSON-RPC list.")
         # Batch answers may come in any order; the ids say which is which.
         by_id = {item.get("id"): item for item in reply if isinstance(item, dict)}
         missing = [request["id"] for request in body if request["id"] not in by_id]
+        if missing and len(reply) == 1 and isinstance(reply[0], dict) and "error" in reply[0]:
+            # geth over its --rpc.batch-request-limit: one "batch too large" error for the whole list.
+            raise _BatchRefused(_raw_message(reply[0]))
         if missing:
             raise RpcTransportError(f"{self.url} left {len(missing)} of {len(body)} batched requests unanswered.")
         return [_answer(by_id[request["id"]]) for request in body]
@@ -196,16 +240,27 @@ class BatchClient:
     def _post(self, body: Any) -> Any:
         import requests
 
+        from mosaic_tui.chain.rpc import retry_after
+
         data = json.dumps(body).encode()
-        try:
-            with self._lock:
-                self.http_requests += 1
-                response = self._session.post(self.url, data=data, timeout=self.timeout,
-                                              headers={"Content-Type": "application/json"})
-        except requests.exceptions.Timeout:
-            raise RpcTransportError(f"{self.url} did not answer within {self.timeout:g} s.") from None
-        except requests.exceptions.RequestException as error:
-            raise RpcTransportError(f"{self.url} cannot be reached ({_reason(error)}).") from None
+        deadline = time.monotonic() + self.patience
+        while True:
+            try:
+                with self._lock:
+                    self.http_requests += 1
+                    response = self._session.post(self.url, data=data, timeout=self.timeout,
+                                                  headers={"Content-Type": "application/json"})
+            except requests.exceptions.Timeout:
+                raise RpcTransportError(f"{self.url} did not answer within {self.timeout:g} s.") from None
+            except requests.exceptions.RequestException as error:
+                raise RpcTransportError(f"{self.url} cannot be reached ({_reason(error)}).") from None
+            wait = retry_after(requests.exceptions.HTTPError(response=response))
+            if wait is None or time.monotonic() + wait > deadline:
+                break
+            time.sleep(wait)
+        if response.status_code == 429:
+            asked = f"; it asks to wait {wait:.0f} s" if wait is not None else ""
+            raise RpcTransportError(f"{self.url} is rate limiting this program (HTTP 429){asked}.")
         if response.status_code >= 400:
             raise RpcTransportError(f"{self.url} answered HTTP {response.status_code} {response.reason}.")
         try:
@@ -214,17 +269,18 @@ class BatchClient:
             raise RpcTransportError(f"{self.url} did not answer with JSON; is it a JSON-RPC endpoint?") from None
 
 
+def _raw_message(item: Mapping[str, Any]) -> str:
+    error = item.get("error")
+    return str(error.get("message", "")) if isinstance(error, Mapping) else str(error)
+
+
 def _answer(item: Mapping[str, Any]) -> Any:
     error = item.get("error")
     if error is not None:
-        if isinstance(error, Mapping):
-            message = str(error.get("message", "error"))
-            data = error.get("data")
-            if isinstance(data, str) and data not in message and len(data) < 200:
-                message = f"{message} ({data})"
-            code = error.get("code")
-            return RpcFailure(message, code if isinstance(code, int) else None)
-        return RpcFailure(str(error))
+        from mosaic_tui.chain.rpc import node_error_sentence
+
+        code = error.get("code") if isinstance(error, Mapping) else None
+        return RpcFailure(node_error_sentence(error), code if isinstance(code, int) else None)
     return item.get("result")
 
 

@@ -98,3 +98,80 @@ def storage_value_rlp(value: int) -> bytes:
     if value == 0:
         return b""
     return bytes(rlp.encode(value))
+
+
+# --- checking a proof here, the way MerklePatriciaProof checks it on chain ---------------------------
+
+EMPTY_TRIE_ROOT = bytes(keccak(rlp.encode(b"")))
+
+
+class ProofError(ValueError):
+    """A proof that does not lead from the root to the key: a node's hash or shape is wrong."""
+
+
+def _nibbles(path: bytes) -> list[int]:
+    return [n for byte in path for n in (byte >> 4, byte & 0x0F)]
+
+
+def _compact(encoded: bytes) -> tuple[list[int], bool]:
+    """A leaf's or extension's hex-prefix path: (its nibbles, whether it is a leaf)."""
+    if not encoded:
+        raise ProofError("a leaf or extension node has an empty path")
+    flag = encoded[0] >> 4
+    if flag > 3:
+        raise ProofError(f"a node's path has the unknown hex-prefix flag {flag}")
+    nibbles = _nibbles(encoded)[1 if flag & 1 else 2:]
+    return nibbles, flag >= 2
+
+
+def proven_value(root: bytes, path: bytes, nodes: Sequence[bytes]) -> bytes:
+    """The value a proof holds at `path` (a 32-byte hashed key) under `root`, or b"" where the proof
+    shows the key absent. Every node is found by its hash, starting from the root, so a proof that
+    was not made from the trie under `root` raises ProofError."""
+    by_hash = {bytes(keccak(node)): bytes(node) for node in nodes}
+    remaining = _nibbles(path)
+    reference: Any = bytes(root)
+    if reference == EMPTY_TRIE_ROOT and not nodes:
+        return b""
+    for _ in range(len(remaining) * 2 + 2):
+        if isinstance(reference, list):
+            node = reference  # a node under 32 bytes is embedded in its parent
+        else:
+            if len(reference) != 32:
+                raise ProofError(f"a reference of {len(reference)} bytes is neither a hash nor an embedded node")
+            raw = by_hash.get(reference)
+            if raw is None:
+                raise ProofError(f"the proof has no node with hash 0x{reference.hex()}")
+            node = rlp.decode(raw)
+        if len(node) == 17:
+            if not remaining:
+                return bytes(node[16])
+            reference, remaining = node[remaining[0]], remaining[1:]
+            if reference == b"":
+                return b""
+        elif len(node) == 2:
+            segment, leaf = _compact(bytes(node[0]))
+            if leaf:
+                return bytes(node[1]) if segment == remaining else b""
+            if remaining[:len(segment)] != segment:
+                return b""
+            reference, remaining = node[1], remaining[len(segment):]
+        else:
+            raise ProofError(f"a trie node has {len(node)} items; expected 2 or 17")
+    raise ProofError("the proof is longer than any path in a trie")
+
+
+def check_account_proof(state_root: bytes, proof: Mapping[str, Any]) -> None:
+    """The `eth_getProof` result's account and every storage value hold under `state_root`."""
+    address = proof["address"]
+    value = proven_value(state_root, account_path(address), _nodes(proof["accountProof"]))
+    absent = (as_quantity(proof["nonce"]) == 0 and as_quantity(proof["balance"]) == 0
+              and as_bytes(proof["storageHash"]) == EMPTY_TRIE_ROOT)
+    if value != account_rlp(proof) and not (value == b"" and absent):
+        raise ProofError(f"the account proof of {address} does not match the state root 0x{state_root.hex()}")
+    storage_root = as_bytes(proof["storageHash"])
+    for item in proof["storageProof"]:
+        key = as_bytes(item["key"]).rjust(32, b"\0")
+        found = proven_value(storage_root, storage_path(key), _nodes(item["proof"]))
+        if found != storage_value_rlp(as_quantity(item["value"])):
+            raise ProofError(f"the storage proof of {address} slot 0x{key.hex()} does not match its storage root")

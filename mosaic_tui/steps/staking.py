@@ -1,8 +1,11 @@
 """Step 2, staking: validators approve and Stake.initialize opens K0; everyone stakes in OSTGateway.
 
 Every approval goes out in one round, then initialize and all gateway stakes in the next, so the
-step takes two block rounds whatever the number of validators. The block that holds the last of
-them is the origin set-up block that the auxiliary chain later trusts and proves against.
+step takes two block rounds whatever the number of validators -- unless the genesis set is too
+large for one origin block: then `Stake.registerValidators` chunks go out in that second round and
+`initialize` (the last chunk, opening K0) in a third. The block that holds the last of them is the
+origin set-up block that the auxiliary chain later trusts and proves against; the step ends once it
+is confirmed and its proofs are kept (see setup_block.py).
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from mosaic_tui.errors import StepFailed
 from mosaic_tui.runner import Action, Step, Tx
-from mosaic_tui.steps.common import ost_address
+from mosaic_tui.steps.common import genesis_chunks, ost_address
 
 
 def _allowance(ctx: Any, owner: str, spender: str) -> int:
@@ -29,6 +33,66 @@ def _once_initialized(check: Any) -> Any:
     return done
 
 
+def _registered(ctx: Any, auxiliary_address: str) -> bool:
+    entry = ctx.read("Stake", "origin", ctx.out("stake"), "validators", auxiliary_address)
+    return int(entry[1]) > 0
+
+
+def _origin_gas_limit(ctx: Any) -> int:
+    origin = ctx.origin
+    return int(origin.call("reading the block gas limit", lambda: origin.w3.eth.get_block("latest")["gasLimit"]))
+
+
+def _genesis_actions(ctx: Any, approvals: list[str]) -> list[Action]:
+    """Stake.initialize in one transaction when the genesis set fits a block; else registerValidators
+    in chunks (each chunk signed after the previous one, so they register in plan order, which is
+    K0's order), then initialize with the last chunk once the others are mined."""
+    plan = ctx.plan
+    count = len(plan.validators)
+    chunks = genesis_chunks(count, _origin_gas_limit(ctx)) if count else [0]
+    if not chunks:
+        raise StepFailed("2", "2.initialize_stake", "not even one validator fits the origin block gas limit in "
+                                                    "Stake.initialize")
+    actions: list[Action] = []
+    start = 0
+    previous: str | None = None
+    for number, size in enumerate(chunks):
+        members = range(start, start + size)
+        last = number == len(chunks) - 1
+        action_id = "2.initialize_stake" if last else f"2.register_validators.{number}"
+        function = "initialize" if last else "registerValidators"
+
+        def build(c: Any, members: range = members, function: str = function) -> Tx:
+            chosen = [plan.validators[i] for i in members]
+            return Tx(c.out("stake"), c.call_data("Stake", function, [v.origin_address for v in chosen],
+                                                  [v.auxiliary_address for v in chosen], [v.stake for v in chosen]))
+
+        def registered(c: Any, members: range = members) -> dict[str, Any] | None:
+            # A chunk registers all or nothing, so its last validator tells.
+            return {} if _initialized(c) or _registered(c, plan.validators[members[-1]].auxiliary_address) else None
+
+        # Its members' approvals (and the wait for the external validators' approvals, if any).
+        needed = tuple(a for a in approvals if not a.startswith("2.approve_stake.")
+                       or int(a.rsplit(".", 1)[1]) in members)
+        if last:
+            label = "Stake.initialize: pull the stakes and open kernel K0"
+            if len(chunks) > 1:
+                label = (f"Stake.initialize: validators {start + 1}-{start + size} and open kernel K0" if size else
+                         f"Stake.initialize: open kernel K0 with all {count} validators")
+            actions.append(Action(id=action_id, label=label, chain="origin", sender="deployer",
+                                  after=needed + ((previous,) if previous else ()), build=build,
+                                  done_on_chain=lambda c: {} if _initialized(c) else None))
+        else:
+            actions.append(Action(id=action_id, label=f"Stake.registerValidators: validators {start + 1}-"
+                                                      f"{start + size} (of {count})",
+                                  chain="origin", sender="deployer", after=needed,
+                                  after_signed=(previous,) if previous else (), build=build,
+                                  done_on_chain=registered))
+        previous = action_id
+        start += size
+    return actions
+
+
 def _stake_event(ctx: Any, receipt: Any) -> dict[str, Any]:
     gateway = ctx.contract("OSTGateway", "origin", ctx.out("ost_gateway"))
     from web3.logs import DISCARD
@@ -41,55 +105,71 @@ def _stake_event(ctx: Any, receipt: Any) -> dict[str, Any]:
                        "nonce": int(args["nonce"]), "message_hash": "0x" + bytes(args["messageHash"]).hex()}}
 
 
+def approve(action_id: str, label: str, role: str, owner: str, spender_key: str, amount: int) -> Action:
+    return Action(
+        id=action_id, label=label, chain="origin", sender=role,
+        build=lambda c: Tx(ost_address(c), c.call_data("EIP20Token", "approve", c.out(spender_key), amount)),
+        done_on_chain=lambda c: {} if _allowance(c, owner, c.out(spender_key)) >= amount else None)
+
+
+def gateway_stake(action_id: str, label: str, role: str, approval: str, amount: int, beneficiary: str) -> Action:
+    def build(c: Any) -> Tx:
+        staker = c.signer(role).address
+        nonce = int(c.read("OSTGateway", "origin", c.out("ost_gateway"), "nonces", staker))
+        return Tx(c.out("ost_gateway"), c.call_data("OSTGateway", "stake", amount, beneficiary, nonce))
+    return Action(id=action_id, label=label, chain="origin", sender=role, after=(approval,), build=build,
+                  outputs=_stake_event, matches=_same_stake)
+
+
+def validator_actions(index: int, validator: Any) -> list[Action]:
+    """What a validator signs in step 2: its two approvals and its gateway stake (the coordinator's run
+    sends these for validators whose keys it holds; `mosaic-tui validator stake` for an external one)."""
+    role = f"validator:{index}"
+    stake_approval = approve(f"2.approve_stake.{index}", f"validator {index + 1} approves its stake", role,
+                             validator.origin_address, "stake", validator.stake)
+    return [replace(stake_approval, done_on_chain=_once_initialized(stake_approval.done_on_chain)),
+            approve(f"2.approve_gateway.{index}", f"validator {index + 1} approves its gateway stake",
+                    role, validator.origin_address, "ost_gateway", validator.gateway_stake),
+            gateway_stake(f"2.gateway_stake.{index}", f"validator {index + 1} stakes for base coin", role,
+                          f"2.approve_gateway.{index}", validator.gateway_stake, validator.auxiliary_address)]
+
+
 def step(ctx: Any) -> Step:
+    from mosaic_tui.steps import external
+
     plan = ctx.plan
     actions: list[Action] = []
     approvals: list[str] = []
-
-    def approve(action_id: str, label: str, role: str, owner: str, spender_key: str, amount: int) -> Action:
-        return Action(
-            id=action_id, label=label, chain="origin", sender=role,
-            build=lambda c: Tx(ost_address(c), c.call_data("EIP20Token", "approve", c.out(spender_key), amount)),
-            done_on_chain=lambda c: {} if _allowance(c, owner, c.out(spender_key)) >= amount else None)
-
-    for index, validator in enumerate(plan.validators):
-        role = f"validator:{index}"
+    held = [(index, v) for index, v in enumerate(plan.validators) if not v.origin_key.is_external]
+    own = {index: validator_actions(index, validator) for index, validator in held}
+    for index, _ in held:
         approvals.append(f"2.approve_stake.{index}")
-        stake_approval = approve(f"2.approve_stake.{index}", f"validator {index + 1} approves its stake", role,
-                                 validator.origin_address, "stake", validator.stake)
-        actions.append(replace(stake_approval, done_on_chain=_once_initialized(stake_approval.done_on_chain)))
-        actions.append(approve(f"2.approve_gateway.{index}", f"validator {index + 1} approves its gateway stake",
-                               role, validator.origin_address, "ost_gateway", validator.gateway_stake))
+        actions += own[index][:2]
     actions.append(approve("2.approve_gateway.deployer", "deployer approves its gateway stake", "deployer",
                            ctx.signer("deployer").address, "ost_gateway", plan.deployer_gateway_stake))
+    # The waits start once nothing of the coordinator's own is in flight: they block the runner for as
+    # long as people take, and a transaction waiting unwatched that long would miss its replacement.
+    own_ids = [action.id for index, _ in held for action in own[index]]
+    waits = external.actions(ctx, quiet_after=(*own_ids, "2.approve_gateway.deployer", "2.gateway_stake.deployer"))
+    actions += waits
+    approvals += [action.id for action in waits[:1]]
 
-    def initialize_args(c: Any) -> Tx:
-        origins = [v.origin_address for v in plan.validators]
-        auxiliaries = [v.auxiliary_address for v in plan.validators]
-        stakes = [v.stake for v in plan.validators]
-        return Tx(c.out("stake"), c.call_data("Stake", "initialize", origins, auxiliaries, stakes))
+    actions += _genesis_actions(ctx, approvals)
 
-    actions.append(Action(
-        id="2.initialize_stake", label="Stake.initialize: pull the stakes and open kernel K0", chain="origin",
-        sender="deployer", after=tuple(approvals), build=initialize_args,
-        done_on_chain=lambda c: {} if _initialized(c) else None))
-
-    def gateway_stake(action_id: str, label: str, role: str, approval: str, amount: int, beneficiary: str) -> Action:
-        def build(c: Any) -> Tx:
-            staker = c.signer(role).address
-            nonce = int(c.read("OSTGateway", "origin", c.out("ost_gateway"), "nonces", staker))
-            return Tx(c.out("ost_gateway"), c.call_data("OSTGateway", "stake", amount, beneficiary, nonce))
-        return Action(id=action_id, label=label, chain="origin", sender=role, after=(approval,), build=build,
-                      outputs=_stake_event, matches=_same_stake)
-
-    for index, validator in enumerate(plan.validators):
-        actions.append(gateway_stake(f"2.gateway_stake.{index}", f"validator {index + 1} stakes for base coin",
-                                     f"validator:{index}", f"2.approve_gateway.{index}", validator.gateway_stake,
-                                     validator.auxiliary_address))
+    for index, _ in held:
+        actions.append(own[index][2])
     proposer = ctx.signer("proposer").address
     actions.append(gateway_stake("2.gateway_stake.deployer", "deployer stakes for the proposer's base coin",
                                  "deployer", "2.approve_gateway.deployer", plan.deployer_gateway_stake, proposer))
-    return Step("2", "Staking", actions, finish=_setup_block, check=_check_setup_block)
+    return Step("2", "Staking", actions, before=_write_ceremony, finish=external.reported(_setup_block),
+                check=_check_setup_block)
+
+
+def _write_ceremony(ctx: Any) -> None:
+    """ceremony.toml for the external validators (SPEC section 5), written on every run of step 2."""
+    from mosaic_tui.ceremony import write_ceremony
+
+    write_ceremony(ctx)
 
 
 def _same_stake(ctx: Any, expected: Tx, found: Any) -> bool:
@@ -119,16 +199,7 @@ def _check_setup_block(ctx: Any) -> list[str]:
 
 
 def _setup_block(ctx: Any) -> dict[str, Any]:
-    """The origin block by which all of step 2 is on chain, and the gateway stakes to mint from."""
-    step_entries = [e for e in ctx.journal.entries() if e.action_id.startswith("2.")]
-    entries = [e for e in step_entries if e.receipt is not None]
-    if entries and len(entries) == len(step_entries):
-        number = max(e.receipt.block_number for e in entries)  # type: ignore[union-attr]
-    else:  # some effects were found on chain already: the latest block holds all of them
-        number = ctx.origin.call("reading the block number", lambda: ctx.origin.w3.eth.block_number)
-    block = ctx.origin.call("reading the set-up block", lambda: ctx.origin.w3.eth.get_block(number))
-    stakes = [dict(e.outputs["_stake"]) for e in sorted(entries, key=lambda e: e.action_id)
-              if "_stake" in e.outputs]
-    return {"setup_block_number": number, "setup_block_hash": block["hash"].to_0x_hex(),
-            "setup_state_root": block["stateRoot"].to_0x_hex(), "setup_timestamp": int(block["timestamp"]),
-            "gateway_stakes": stakes}
+    """The origin block by which all of step 2 is on chain, once confirmed, with its proofs kept."""
+    from mosaic_tui import setup_block
+
+    return setup_block.settle(ctx)

@@ -32,6 +32,8 @@ class StepProgress:
     rows: dict[str, ActionRow] = field(default_factory=dict)
     state: str = "waiting"  # waiting | running | done | failed | stopped
     waiting: str | None = None  # what the engine waits on (an RPC outage, the operator's node)
+    validators: tuple[Any, ...] = ()  # step 2 waiting on external validators: events.ValidatorState rows
+    deadline: str | None = None
 
     @property
     def total(self) -> int:
@@ -75,6 +77,9 @@ class DeploymentProgress:
             return None
         if isinstance(event, ev.Waiting):
             progress.waiting = event.reason
+            return None
+        if isinstance(event, ev.ValidatorsAwaited):
+            progress.validators, progress.deadline = event.validators, event.deadline
             return None
         row = progress.rows.get(event.action)
         if row is None:

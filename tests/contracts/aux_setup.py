@@ -236,14 +236,29 @@ def deploy_auxiliary(w3: Any, proposer: LocalAccount, origin: OriginWorld, setup
         "PollingPlace": (origin_core_identifier(origin.chain_id), origin.core_identifier, at["OriginBlockStore"],
                          at["AuxiliaryBlockStore"], at["KernelGateway"]),
         "KernelGateway": (origin.core.address, at["OriginBlockStore"], at["PollingPlace"]),
-        "OSTPrime": (origin.gateway.address, at["OriginBlockStore"]),
+        "OSTPrime": (origin.gateway.address, at["OriginBlockStore"], []),
         "ProposerSet": (proposer.address, at["PollingPlace"]),
     }
     deployed: dict[str, Any] = {}
     for name in AUXILIARY_ORDER:
         deployed[name] = deploy(w3, name, *arguments[name], sender=proposer, gasPrice=0)
         assert deployed[name].address == at[name], f"{name} landed at an address other than precomputed"
+    enable_proposer_set(w3, at["ProposerSet"])
     return deployed
+
+
+SYSTEM_ADDRESS = "0xffffFFFfFFffffffffffffffFfFFFfffFFFfFFfE"
+
+
+def enable_proposer_set(w3: Any, proposer_set: str) -> None:
+    """The AuRa engine's first `finalizeChange` (at the contract's first block), as SYSTEM."""
+    w3.provider.make_request("anvil_impersonateAccount", [SYSTEM_ADDRESS])
+    try:
+        tx_hash = w3.eth.send_transaction({"from": SYSTEM_ADDRESS, "to": proposer_set, "gasPrice": 0,
+                                           "data": "0x" + bytes(keccak(text="finalizeChange()"))[:4].hex()})
+        assert w3.eth.wait_for_transaction_receipt(tx_hash).status == 1
+    finally:
+        w3.provider.make_request("anvil_stopImpersonatingAccount", [SYSTEM_ADDRESS])
 
 
 def build_two_chains(origin_w3: Any, aux_w3: Any) -> TwoChains:

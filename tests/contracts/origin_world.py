@@ -182,14 +182,15 @@ class OriginWorld:
         return bytes(self.core.functions.openKernelHash().call())
 
 
-def build_origin(w3: Any, validators: list[Validator] | None = None, token: Any = None) -> OriginWorld:
+def build_origin(w3: Any, validators: list[Validator] | None = None, token: Any = None,
+                 minimum_weight: int = MINIMUM_WEIGHT) -> OriginWorld:
     """Deploy token, core and gateway, and fund each validator's origin key with ETH and OST."""
     deployer = w3.eth.accounts[0]
     chain_id = w3.eth.chain_id
     identifier = core_identifier(chain_id)
     token = token or deploy(w3, "EIP20Token", "Open Simple Token", "OST", 18, TOKEN_SUPPLY, sender=deployer)
     core = deploy(w3, "OriginCore", identifier, token.address, INITIAL_AUXILIARY_GAS, INITIAL_TRANSACTION_ROOT,
-                  MINIMUM_WEIGHT, MAX_ACCUMULATE_GAS, sender=deployer)
+                  minimum_weight, MAX_ACCUMULATE_GAS, sender=deployer)
     stake = w3.eth.contract(address=core.functions.stake().call(), abi=load_artifact("Stake")["abi"])
     gateway = deploy(w3, "OSTGateway", token.address, core.address, sender=deployer)
     world = OriginWorld(w3, deployer, token, core, stake, gateway,

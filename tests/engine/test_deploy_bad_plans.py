@@ -59,7 +59,7 @@ def plan_dict(world: dict[str, Any], **changes: Any) -> dict[str, Any]:
         "core": {"identifier": "0x" + chain_id.to_bytes(8, "big").hex() + (1405).to_bytes(12, "big").hex(),
                  "minimum_weight": "1000 OST"},
         "origin": {"rpc": world["node"].rpc_url, "chain_id": chain_id, "ost": world["token"], "deployer": refs[0],
-                   "deployer_gateway_stake": "100 OST"},
+                   "deployer_gateway_stake": "100 OST", "confirmations": 0},  # anvil mines only for a transaction
         "auxiliary": {"rpc": f"http://127.0.0.1:{devnet.free_port()}", "chain_id": 1405, "initial_proposer": refs[4]},
         "validators": validators,
     }

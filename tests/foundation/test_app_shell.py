@@ -9,8 +9,8 @@ from textual.widgets import Static
 from mosaic_tui import devnet
 from mosaic_tui.app import MosaicApp
 from mosaic_tui.messages import DevnetStarted, ModeChosen
-from screens.quit import QuitScreen
-from screens.welcome import WelcomeScreen
+from mosaic_tui.screens.quit import QuitScreen
+from mosaic_tui.screens.welcome import WelcomeScreen
 
 
 def _text(app: MosaicApp) -> str:

@@ -66,14 +66,18 @@ class Origin:
 
 
 def stop_recorded_nodes(devnet_dir: Path) -> None:
-    for node in devnet.load_record(devnet_dir).values():
-        node.stop()
+    """Stop what the run started (the auxiliary node); the shared origin node stays."""
+    for name, node in devnet.load_record(devnet_dir).items():
+        if name != "origin":
+            node.stop()
 
 
-def fresh_folder(plan_text: str, folder: Path) -> Path:
-    """A deployment folder holding nothing but the plan: no journal, no exports."""
+def fresh_folder(plan_text: str, folder: Path, origin: devnet.AnvilNode) -> Path:
+    """A deployment folder holding nothing but the plan (no journal, no exports), and the devnet record
+    naming the origin node (a devnet plan runs only on a node the devnet record names)."""
     folder.mkdir(parents=True)
     (folder / PLAN).write_text(plan_text)
+    devnet.add_node(folder / "devnet", origin)
     return folder / PLAN
 
 
@@ -87,7 +91,7 @@ def test_kill_after_every_journal_write_then_resume(anvil_factory: Any, tmp_path
 
     # The uninterrupted run: the nonces every kill point must end with, and K. It runs in this
     # process, not a fork, so every later fork starts warm (dev keys derived, artifacts read).
-    reference_plan = fresh_folder(plan_text, tmp_path / "reference")
+    reference_plan = fresh_folder(plan_text, tmp_path / "reference", node)
     stop_devnet_nodes(tmp_path / "reference" / "devnet")
     reference = deploy_and_verify(reference_plan, tmp_path / "reference" / "devnet")
     assert reference["checks"] >= 15 and not reference["failed"], reference["failed"]
@@ -108,7 +112,7 @@ def test_kill_after_every_journal_write_then_resume(anvil_factory: Any, tmp_path
         if len(failures) >= MAX_REPORTED_FAILURES:
             break
         folder = tmp_path / f"k{k}"
-        point_plan = fresh_folder(plan_text, folder)
+        point_plan = fresh_folder(plan_text, folder, node)
         stop_devnet_nodes(folder / "devnet")
         try:
             point = kill_and_resume(k, point_plan, folder / "devnet", expected_nonces, reference["checks"])

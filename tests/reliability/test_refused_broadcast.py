@@ -22,6 +22,7 @@ def test_round_taken_in_part_resumes_without_duplicates(anvil_factory: Any, tmp_
     node = anvil_factory(block_time=1)  # a block a second: the whole round is in the pool at once
     run = Run(tmp_path, node.rpc_url, node.chain_id)
     stop_devnet_nodes(run.devnet_dir)
+    devnet.add_node(run.devnet_dir, node)  # a devnet plan runs only on a node the devnet record names
     # Validator 2 (dev:2) can pay for nothing more once its approvals are mined, so its gateway stake is
     # refused at broadcast, while the initialize and the other gateway stakes of that round go out.
     poor = keys.dev_signer(2).address

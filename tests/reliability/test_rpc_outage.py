@@ -98,6 +98,7 @@ def test_origin_unreachable_for_ten_seconds_in_step_2(anvil_factory: Any, proxy_
     proxy = proxy_factory(node.port)
     run = Run(tmp_path, proxy.url, node.chain_id)
     stop_devnet_nodes(run.devnet_dir)
+    devnet.add_node(run.devnet_dir, node)  # a devnet plan runs only on a node the devnet record names
     outage: dict[str, float] = {}
 
     def restore() -> None:
@@ -133,6 +134,7 @@ def test_broadcast_whose_answers_are_lost(anvil_factory: Any, proxy_factory: Any
     proxy = proxy_factory(node.port)
     run = Run(tmp_path, proxy.url, node.chain_id)
     stop_devnet_nodes(run.devnet_dir)
+    devnet.add_node(run.devnet_dir, node)  # a devnet plan runs only on a node the devnet record names
     first_step_2_broadcast(run, lambda event: proxy.lose_answers(b"eth_sendRawTransaction", 2))
     run.execute()
 
@@ -156,6 +158,7 @@ def test_transaction_the_node_dropped_is_sent_again_with_the_same_nonce(anvil_fa
     node = anvil_factory(block_time=1)
     run = Run(tmp_path, node.rpc_url, node.chain_id)
     stop_devnet_nodes(run.devnet_dir)
+    devnet.add_node(run.devnet_dir, node)  # a devnet plan runs only on a node the devnet record names
     dropped: dict[str, tuple[str, float]] = {}
 
     def drop(event: events.Event) -> None:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import keyring
-import keyring.backend
 import keyring.core
 import pytest
 import tomli_w
@@ -29,34 +28,14 @@ from eth_account import Account
 from mosaic_tui import cli, devnet, genesis, keys
 from mosaic_tui.plan import load_plan
 from tests.helpers import deploy
+from tests.keyring_memory import MemoryKeyring
 from tests.reliability.world import AUXILIARY_CHAIN_ID, PASSPHRASE, core_identifier, fund, write_keystore
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring that lives in this process only; records which entries the program read."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-        self.read: list[str] = []
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def get_password(self, service: str, username: str) -> str | None:
-        self.read.append(username)
-        return self.entries.get((service, username))
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
 
 
 @pytest.fixture
 def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
     backend = MemoryKeyring()
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", f"{__name__}.MemoryKeyring")
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.keyring_memory.MemoryKeyring")
     monkeypatch.setattr(keyring.core, "_keyring_backend", backend)
     assert keys.usable_keyring() is backend
     return backend
@@ -138,7 +117,7 @@ def test_no_key_or_passphrase_in_any_written_file(anvil_factory: Any, memory_key
         "plan_version": 1, "devnet": False, "out_dir": "out",
         "core": {"identifier": core_identifier(node.chain_id), "minimum_weight": "1000 OST"},
         "origin": {"rpc": node.rpc_url, "chain_id": node.chain_id, "ost": token.address, "deployer": str(deployer_ref),
-                   "deployer_gateway_stake": "100 OST"},
+                   "deployer_gateway_stake": "100 OST", "confirmations": 0},  # anvil mines only for a transaction
         "auxiliary": {"rpc": auxiliary_rpc, "chain_id": AUXILIARY_CHAIN_ID, "initial_proposer": str(proposer_ref),
                       "block_time": 1, "gas_limit": 30_000_000, "gas_price": "1 gwei", "epoch_length": 10},
         "validators": [{"origin_address": account.address, "auxiliary_address": Account.create().address,

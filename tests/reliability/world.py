@@ -76,7 +76,7 @@ def plan_dict(world: World, count: int = 3, *, auxiliary_rpc: str | None = None,
         "plan_version": 1, "devnet": False, "out_dir": "out",
         "core": {"identifier": core_identifier(chain_id), "minimum_weight": "1000 OST"},
         "origin": {"rpc": world.node.rpc_url, "chain_id": chain_id, "ost": world.token, "deployer": refs[0],
-                   "deployer_gateway_stake": "100 OST"},
+                   "deployer_gateway_stake": "100 OST", "confirmations": 0},  # anvil mines only for a transaction
         "auxiliary": {"rpc": auxiliary_rpc or f"http://127.0.0.1:{devnet.free_port()}",
                       "chain_id": AUXILIARY_CHAIN_ID, "initial_proposer": refs[-1], "block_time": 1,
                       "gas_limit": 30_000_000, "gas_price": "1 gwei", "epoch_length": 10},

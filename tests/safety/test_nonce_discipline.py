@@ -28,7 +28,6 @@ from tests.reliability import world as world_module
 from tests.reliability.world import PASSPHRASE, World, chain_nonce, ledger, plan_dict, resent_actions
 from tests.safety.rpc_dialect import REBROADCAST_WORDS, DialectProxy
 
-
 ATTEMPT_LIMIT = 60.0
 
 

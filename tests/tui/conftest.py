@@ -43,6 +43,7 @@ def wizard_devnet(anvil_factory: Callable[..., devnet.AnvilNode], tmp_path: Path
     while auxiliary_port == origin.port:
         auxiliary_port = devnet.free_port()
     directory = tmp_path / "devnet"
+    devnet.add_node(directory, origin)  # a devnet plan runs only on a node the devnet record names
     yield Devnet(origin, auxiliary_port, directory, tmp_path / "mosaic-plan.toml")
     devnet.down(directory)  # the auxiliary node that step 3 started, detached
 

@@ -37,6 +37,7 @@ async def capture(out: Path) -> list[Path]:
     folder = Path(tempfile.mkdtemp(prefix="mosaic-screenshots-"))
     os.chdir(folder)  # paths show relative to it
     origin = devnet.start_anvil(port=devnet.free_port(), chain_id=devnet.ORIGIN_CHAIN_ID, block_time=1)
+    devnet.add_node(folder / "devnet", origin)  # a devnet plan runs only on a node the devnet record names
     app = MosaicApp(plan_path=Path("mosaic-plan.toml"), devnet_url=origin.rpc_url, devnet_dir=folder / "devnet",
                     auxiliary_port=devnet.free_port())
     seen: list[Any] = []
@@ -50,19 +51,19 @@ async def capture(out: Path) -> list[Path]:
             await _until(pilot, lambda: True)
             shot("wizard-welcome")
             await pilot.press("d")
-            await _until(pilot, lambda: "origin.rpc" in app.connected and "auxiliary.rpc" in app.connected)
+            await _until(pilot, lambda: "origin.rpc" in app.session.connected and "auxiliary.rpc" in app.session.connected)
             shot("wizard-chains")
             await pilot.press("ctrl+n")
             await _until(pilot, lambda: any(isinstance(x, m.FundsChecked) for x in seen))
             shot("wizard-validators")
             await pilot.press("ctrl+n")
-            await _until(pilot, lambda: app.preflight_report is not None)
+            await _until(pilot, lambda: app.session.preflight_report is not None)
             shot("wizard-review")
             await pilot.press("ctrl+n")
-            await _until(pilot, lambda: (p := app.progress.steps.get("2")) is not None and 0 < p.completed < p.total
+            await _until(pilot, lambda: (p := app.session.progress.steps.get("2")) is not None and 0 < p.completed < p.total
                          and getattr(app.screen, "PAGE", "") == "step-2")
             shot("wizard-step-staking")
-            await _until(pilot, lambda: app.finished and getattr(app.screen, "PAGE", "") == "export")
+            await _until(pilot, lambda: app.session.finished and getattr(app.screen, "PAGE", "") == "export")
             shot("wizard-rum-export")
             await pilot.press("f2")
             await _until(pilot, lambda: any(isinstance(x, m.SnapshotTaken) for x in seen))

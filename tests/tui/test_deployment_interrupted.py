@@ -15,11 +15,11 @@ from mosaic_tui import verify
 from mosaic_tui.contracts import load_artifact
 from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.plan import load_plan
+from mosaic_tui.screens.failure import FailureScreen
+from mosaic_tui.screens.quit import QuitScreen, StopDeploymentScreen
+from mosaic_tui.screens.review import ReviewScreen
+from mosaic_tui.screens.welcome import WelcomeScreen
 from mosaic_tui.widgets.action_table import ActionTable
-from screens.failure import FailureScreen
-from screens.quit import QuitScreen, StopDeploymentScreen
-from screens.review import ReviewScreen
-from screens.welcome import WelcomeScreen
 from tests.helpers import transact
 from tests.tui.conftest import Devnet, kinds, wait_for
 from tests.tui.screen_text import flat, screen_text
@@ -47,7 +47,7 @@ async def test_a_reverting_transaction_opens_the_failure_modal_and_retry_finishe
     def hook(message: Any) -> None:
         messages.append(message)
         if isinstance(message, m.StepListed) and message.step == "1" and not kinds(messages, m.DeploymentPaused):
-            app.request_pause()  # stop after step 1 (once), so the test can take validator 2's OST away
+            app.deployment.request_pause()  # stop after step 1 (once), so the test can take validator 2's OST away
 
     async with app.run_test(size=(100, 32), message_hook=hook) as pilot:
         await walk_to_review(app, pilot, messages)
@@ -63,11 +63,11 @@ async def test_a_reverting_transaction_opens_the_failure_modal_and_retry_finishe
         transact(w3, token.functions.transfer(w3.eth.accounts[9], taken), sender=validator)
 
         await pilot.press("c")  # continue
-        await wait_for(pilot, lambda: app.failure is not None, timeout=120, what="the failure")
+        await wait_for(pilot, lambda: app.session.failure is not None, timeout=120, what="the failure")
         await wait_for(pilot, lambda: isinstance(app.screen, FailureScreen), what="the failure modal")
-        assert app.failure.step == "2" and app.failure.action == "2.initialize_stake"
-        assert app.failure.reason == ("the node could not estimate gas for Stake.initialize: pull the stakes and open "
-                                      "kernel K0: EIP20Token: balance too low")
+        assert app.session.failure.step == "2" and app.session.failure.action == "2.initialize_stake"
+        assert app.session.failure.reason == ("the node could not estimate gas for Stake.initialize: pull the stakes "
+                                              "and open kernel K0: EIP20Token: balance too low")
         failed = kinds(messages, m.TransactionFailed)
         assert [f.event.action for f in failed] == ["2.initialize_stake"]
         modal = flat(screen_text(app))
@@ -79,10 +79,10 @@ async def test_a_reverting_transaction_opens_the_failure_modal_and_retry_finishe
         # The operator funds the validator again and retries: the step finishes, nothing is sent twice.
         transact(w3, token.functions.transfer(validator, taken), sender=w3.eth.accounts[0])
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.finished or (app.failure and not app.deploying and
+        await wait_for(pilot, lambda: app.session.finished or (app.session.failure and not app.session.deploying and
                                                         kinds(messages, m.DeploymentFailed)[1:]),
                        timeout=180, what="the retried deployment")
-        assert app.finished, app.failure
+        assert app.session.finished, app.session.failure
         assert str(table.get_cell("2.initialize_stake", "status")) == "confirmed"
         journal = Journal.load(journal_path(wizard_devnet.devnet_plan))
         assert all(not entry.earlier_tx_hashes for entry in journal.entries())
@@ -92,7 +92,7 @@ async def test_a_reverting_transaction_opens_the_failure_modal_and_retry_finishe
     all_checks_pass(wizard_devnet)
 
 
-@pytest.mark.block_time(1)
+@pytest.mark.block_time(2)  # step 2 spans a few blocks: time to press stop while it runs, even on a busy machine
 async def test_quitting_mid_deployment_and_resuming_signs_nothing_twice(wizard_devnet: Devnet) -> None:
     messages: list[Any] = []
     app = wizard_devnet.app()
@@ -111,7 +111,7 @@ async def test_quitting_mid_deployment_and_resuming_signs_nothing_twice(wizard_d
         await wait_for(pilot, lambda: kinds(messages, m.DeploymentStopped), timeout=60, what="the stop")
         await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen), what="the devnet question")
         await pilot.click("#keep")
-    assert app.devnet_left_running
+    assert app.session.devnet_left_running
     journal = Journal.load(journal_path(wizard_devnet.devnet_plan))
     assert journal.is_step_done("1") and not journal.is_step_done("2")
     first_run = {e.action_id: e.tx_hash for e in journal.entries() if e.tx_hash}
@@ -125,12 +125,12 @@ async def test_quitting_mid_deployment_and_resuming_signs_nothing_twice(wizard_d
         assert "An unfinished deployment" in flat(screen_text(app))
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen), what="the review page")
-        await wait_for(pilot, lambda: app.preflight_report is not None or app.preflight_problems,
+        await wait_for(pilot, lambda: app.session.preflight_report is not None or app.session.preflight_problems,
                        what="the preflight")
         assert "Deploy resumes from there" in flat(screen_text(app))
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: app.finished or app.failure, timeout=180, what="the resumed deployment")
-        assert app.failure is None, app.failure
+        await wait_for(pilot, lambda: app.session.finished or app.session.failure, timeout=180, what="the resumed deployment")
+        assert app.session.failure is None, app.session.failure
         skipped = {e.event.action for e in kinds(messages, m.ActionSkipped)}
         assert {a for a in first_run if a.startswith(("0.", "1."))} <= skipped
         signed_again = {e.event.action for e in kinds(messages, m.TransactionSigned)} & set(first_run)

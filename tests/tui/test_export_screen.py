@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from mosaic_tui import export
 from mosaic_tui.plan import load_plan
-from screens.export import RumExportScreen, redact_env
+from mosaic_tui.screens.export import RumExportScreen, redact_env
 from tests.tui.conftest import wait_for
 from tests.tui.screen_text import flat, screen_text
 from tests.tui.test_snapshots import rum_export

@@ -13,11 +13,11 @@ from mosaic_tui import devnet, keys
 from mosaic_tui import messages as m
 from mosaic_tui.app import MosaicApp
 from mosaic_tui.plan import plan_from_dict, save_plan
+from mosaic_tui.screens.prerequisites import PrerequisitesScreen
+from mosaic_tui.screens.review import ReviewScreen
+from mosaic_tui.screens.validator_edit import CsvImportScreen, ValidatorEditScreen
+from mosaic_tui.screens.validators import ValidatorsScreen
 from mosaic_tui.widgets.fields import FormRow
-from screens.prerequisites import PrerequisitesScreen
-from screens.review import ReviewScreen
-from screens.validator_edit import CsvImportScreen, ValidatorEditScreen
-from screens.validators import ValidatorsScreen
 from tests.tui.conftest import kinds, wait_for
 from tests.tui.screen_text import flat, screen_text
 
@@ -88,7 +88,7 @@ async def test_invalid_address_and_amount_are_named_under_the_field_and_next_is_
         assert next_button.disabled
         await retype(pilot, stake.input, "12.5")  # a bare number in this field means OST
         assert stake.valid and not next_button.disabled
-        assert app.form.plan_dict()["origin"]["deployer_gateway_stake"] == "12.5 OST"
+        assert app.session.form.plan_dict()["origin"]["deployer_gateway_stake"] == "12.5 OST"
 
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: isinstance(app.screen, ValidatorsScreen))
@@ -102,7 +102,7 @@ async def test_invalid_address_and_amount_are_named_under_the_field_and_next_is_
         assert note(row(app, "origin_address")) == "an address may only hold hex digits (0-9, a-f) after 0x."
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ValidatorsScreen))
-        assert len(app.form.validators) == 2
+        assert len(app.session.form.validators) == 2
         await pilot.press("ctrl+q")
 
 
@@ -140,14 +140,14 @@ async def test_an_unreachable_rpc_is_named_on_the_chains_page_and_by_the_preflig
         await wait_for(pilot, lambda: isinstance(app.screen, ValidatorsScreen))
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
-        await wait_for(pilot, lambda: app.preflight_problems, what="the preflight")
-        problems = app.preflight_problems
+        await wait_for(pilot, lambda: app.session.preflight_problems, what="the preflight")
+        problems = app.session.preflight_problems
         assert [(p.field, p.message) for p in problems] == [
             ("origin.rpc", f"no node answers at {closed_url}; check the URL and that the node runs.")]
         assert f"origin.rpc: no node answers at {closed_url}" in flat(screen_text(app))
         assert app.screen.query_one("#nav-next", Button).disabled
         await pilot.press("ctrl+n")
-        assert not kinds(messages, m.TransactionSigned) and not app.deploying
+        assert not kinds(messages, m.TransactionSigned) and not app.session.deploying
         await pilot.press("ctrl+q")
 
 
@@ -181,6 +181,6 @@ async def test_validators_imported_from_csv_join_the_table_and_bad_lines_are_nam
         table = app.screen.query_one(DataTable)
         assert len(table.rows) == 3
         assert [str(table.get_cell(str(i), "stake")) for i in range(3)] == ["2000 OST", "1500 OST", "2000 OST"]
-        assert app.form.validators[2]["origin_address"] == keys.dev_signer(8).address  # checksummed on import
+        assert app.session.form.validators[2]["origin_address"] == keys.dev_signer(8).address  # checksummed on import
         assert not app.screen.query_one("#nav-next", Button).disabled
         await pilot.press("ctrl+q")

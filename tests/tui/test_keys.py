@@ -16,9 +16,9 @@ from textual.widgets import Input
 from mosaic_tui import keys
 from mosaic_tui import messages as m
 from mosaic_tui.app import MosaicApp
-from screens.keys import KeyEntryScreen, PassphraseScreen
-from screens.prerequisites import PrerequisitesScreen
-from screens.review import ReviewScreen
+from mosaic_tui.screens.keys import KeyEntryScreen, PassphraseScreen
+from mosaic_tui.screens.prerequisites import PrerequisitesScreen
+from mosaic_tui.screens.review import ReviewScreen
 from tests.tui.conftest import Devnet, kinds, wait_for
 from tests.tui.test_forms import own_plan, retype, row
 
@@ -28,7 +28,7 @@ ADDRESS = Account.from_key(SECRET).address
 
 async def enter_deployer_key(app: MosaicApp, pilot: Any) -> None:
     await pilot.press("o")
-    await wait_for(pilot, lambda: {"origin.rpc", "auxiliary.rpc"} <= set(app.connected), what="the RPC lines")
+    await wait_for(pilot, lambda: {"origin.rpc", "auxiliary.rpc"} <= set(app.session.connected), what="the RPC lines")
     await pilot.click("#key-origin-deployer")
     await wait_for(pilot, lambda: isinstance(app.screen, KeyEntryScreen) and app.screen.keyring_known,
                    what="the keyring check")
@@ -94,10 +94,10 @@ async def test_the_preflight_asks_a_keystore_passphrase_in_a_masked_field(wizard
         field = app.screen.query_one(Input)
         assert field.password
         await pilot.press(*"open sesame", "enter")
-        await wait_for(pilot, lambda: app.preflight_report is not None or app.preflight_problems,
+        await wait_for(pilot, lambda: app.session.preflight_report is not None or app.session.preflight_problems,
                        what="the preflight")
         assert isinstance(app.screen, ReviewScreen)
-        assert app.preflight_problems == []
+        assert app.session.preflight_problems == []
         assert "keystore:keys/deployer.json" in wizard_devnet.devnet_plan.read_text()
         await pilot.press("ctrl+q")
         await pilot.click("#keep")
@@ -109,7 +109,7 @@ async def test_an_imported_keystore_is_referenced_where_it_is(tmp_path: Path) ->
     app = MosaicApp(plan_path=own_plan(tmp_path / "mosaic-plan.toml", "http://127.0.0.1:1"))
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("o")
-        await wait_for(pilot, lambda: {"origin.rpc", "auxiliary.rpc"} <= set(app.connected), what="the RPC lines")
+        await wait_for(pilot, lambda: {"origin.rpc", "auxiliary.rpc"} <= set(app.session.connected), what="the RPC lines")
         await pilot.click("#key-origin-deployer")
         await wait_for(pilot, lambda: isinstance(app.screen, KeyEntryScreen))
         await pilot.click("#kind-keystore")

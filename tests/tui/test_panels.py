@@ -14,11 +14,11 @@ from textual.command import CommandPalette
 from mosaic_tui import messages as m
 from mosaic_tui import monitor
 from mosaic_tui.app import MosaicApp
+from mosaic_tui.screens import status as status_screen
+from mosaic_tui.screens.help import HelpScreen
+from mosaic_tui.screens.status import ValidatorStatusScreen
+from mosaic_tui.screens.welcome import WelcomeScreen
 from mosaic_tui.widgets.status_table import ValidatorStatusTable
-from screens import status as status_screen
-from screens.help import HelpScreen
-from screens.status import ValidatorStatusScreen
-from screens.welcome import WelcomeScreen
 from tests.tui.conftest import kinds, wait_for
 from tests.tui.screen_text import flat, screen_text
 from tests.tui.test_forms import own_plan

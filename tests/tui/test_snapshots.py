@@ -24,11 +24,11 @@ from mosaic_tui.app import MosaicApp
 from mosaic_tui.deploy import devnet_plan_dict
 from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.messages import SnapshotTaken, from_event
-from mosaic_tui.monitor import ChainStatus, Snapshot, ValidatorStatus
+from mosaic_tui.monitor import ChainStatus, Finality, MetaStatus, Snapshot, ValidatorStatus
 from mosaic_tui.plan import plan_from_dict, save_plan
 from mosaic_tui.preflight import PreflightReport, StepCost
+from mosaic_tui.screens.status import ValidatorStatusScreen
 from mosaic_tui.wizard_run import PlannedAction, StepPlanned
-from screens.status import ValidatorStatusScreen
 from tests.tui.test_forms import own_plan
 
 CLOSED = "http://127.0.0.1:9"
@@ -49,7 +49,7 @@ async def settle(pilot: Pilot, condition: Callable[[], object], timeout: float =
 
 
 def _checked(app: MosaicApp, *fields: str) -> Callable[[], bool]:
-    return lambda: all(field in app.connected for field in fields)
+    return lambda: all(field in app.session.connected for field in fields)
 
 
 def welcome() -> tuple[MosaicApp, Any]:
@@ -106,7 +106,7 @@ def review_problems() -> tuple[MosaicApp, Any]:
         await pilot.press("o")
         await settle(pilot, _checked(app, "origin.rpc"))
         await pilot.press("ctrl+n", "ctrl+n")
-        await settle(pilot, lambda: app.preflight_problems)
+        await settle(pilot, lambda: app.session.preflight_problems)
     return app, run
 
 
@@ -117,9 +117,9 @@ def review_passed() -> tuple[MosaicApp, Any]:
         await pilot.press("o")
         await settle(pilot, _checked(app, "origin.rpc"))
         await pilot.press("ctrl+n", "ctrl+n")
-        await settle(pilot, lambda: app.preflight_problems)
+        await settle(pilot, lambda: app.session.preflight_problems)
         fee = 3 * 10**9
-        app.preflight_problems, app.preflight_report = [], PreflightReport(1337, 4242, fee, [
+        app.session.preflight_problems, app.session.preflight_report = [], PreflightReport(1337, 4242, fee, [
             StepCost("1", "Origin contracts", 4_100_000, 4_100_000 * fee),
             StepCost("2", "Staking (deployer)", 910_000, 910_000 * fee),
             StepCost("2", "Staking (validators, each pays its own)", 1_200_000, 1_200_000 * fee),
@@ -164,10 +164,10 @@ def _devnet_form_app() -> MosaicApp:
 async def _feed(app: MosaicApp, pilot: Pilot, events: list[Any], deploying: bool) -> None:
     from mosaic_tui.wizard_state import WizardForm
 
-    app.mode = "own"
-    app.form = WizardForm.from_plan_dict(devnet_plan_dict(2, origin_url=CLOSED, origin_chain_id=1337,
+    app.session.mode = "own"
+    app.session.form = WizardForm.from_plan_dict(devnet_plan_dict(2, origin_url=CLOSED, origin_chain_id=1337,
                                                           auxiliary_url="http://127.0.0.1:10"))
-    app.deploying = deploying
+    app.session.deploying = deploying
     for event in events:
         app.post_message(from_event(event))
     await settle(pilot, lambda: getattr(app.screen, "PAGE", "") == "step-2")
@@ -186,7 +186,7 @@ def step_failed() -> tuple[MosaicApp, Any]:
     async def run(pilot: Pilot) -> None:
         await _feed(app, pilot, staking_events(failed=True), deploying=True)
         app.post_message(DeploymentFailed("2", "2.initialize_stake", "EIP20Token: balance too low"))
-        await settle(pilot, lambda: app.failure is not None and type(app.screen).__name__ == "FailureScreen")
+        await settle(pilot, lambda: app.session.failure is not None and type(app.screen).__name__ == "FailureScreen")
     return app, run
 
 
@@ -203,7 +203,16 @@ def rum_export() -> tuple[MosaicApp, Any]:
     fake = {name: keys.dev_signer(200 + i).address for i, name in enumerate(
         ("ost", "origin_core", "stake", "ost_gateway", "origin_block_store", "auxiliary_block_store",
          "polling_place", "kernel_gateway", "ost_prime", "proposer_set"))}
-    files = genesis.write_genesis_files(Path("out"), plan, proposer, fake["ost_prime"], fake["proposer_set"])
+    state = {fake["ost_prime"].lower(): {"balance": plan.auxiliary.base_coin_supply, "nonce": 1, "code": b"\x00",
+                                         "storage": {}}}
+    built = genesis.Genesis(state, genesis.genesis_json(plan, state, timestamp=0),
+                            genesis.aura_spec(plan, state, timestamp=0), "0x" + "00" * 32, "0x" + "00" * 32)
+    files = genesis.write_genesis_files(Path("out"), built)
+    for name in ("nodes/initial-proposer/nethermind.cfg", "docker-compose.yml"):
+        Path("out", name).parent.mkdir(parents=True, exist_ok=True)
+        Path("out", name).write_text("{}\n")
+    files.update(node_config_path=Path("out/nodes/initial-proposer/nethermind.cfg"),
+                 compose_path=Path("out/docker-compose.yml"))
     outputs = {**fake, "setup_block_hash": _fake_hash(7), "setup_block_number": 40, "setup_state_root": _fake_hash(8),
                "auxiliary_rpc": "http://127.0.0.1:8546", "initial_proposer": proposer, "gas_price": 10**9,
                "base_coin_minted": 120 * OST, **{key: str(value) for key, value in files.items()}}
@@ -216,7 +225,7 @@ def rum_export() -> tuple[MosaicApp, Any]:
     app = MosaicApp(plan_path=path)
 
     async def run(pilot: Pilot) -> None:
-        app.mode, app.form, app.finished = "own", WizardForm.from_plan(plan), True
+        app.session.mode, app.session.form, app.session.finished = "own", WizardForm.from_plan(plan), True
         app.goto("export")
         await settle(pilot, lambda: getattr(app.screen, "PAGE", "") == "export")
     return app, run
@@ -225,11 +234,16 @@ def rum_export() -> tuple[MosaicApp, Any]:
 def status_panel() -> tuple[MosaicApp, Any]:
     path = own_plan(Path("mosaic-plan.toml"), CLOSED, validators=3)
     rows = tuple(ValidatorStatus(i, keys.dev_signer(1 + i).address, keys.dev_signer(500 + i).address, 2000 * OST,
-                                 2000 * OST, 0, 10 * OST - 123_456_789 * 10**9, 10 * OST, True, 2000 * OST, True)
+                                 2000 * OST, 0, 10 * OST - 123_456_789 * 10**9, 10 * OST, True, 2000 * OST, True,
+                                 50 - 10 * (i // 2), 115, 2 * (i // 2), 73_000)
                  for i in range(3))
+    meta = MetaStatus(Finality("origin", 5, 119, 115, 110, 120, 10, 10),
+                      Finality("auxiliary", 5, 56, 50, 45, 57, 12, 12), committed_height=2, open_kernel=3,
+                      active_kernel=3, gas_price=10**9, total_weight=6000 * OST, voting_weight=4000 * OST)
     fixed = Snapshot(rows, ChainStatus("origin", "http://127.0.0.1:8545", 1337, 120, None),
                      ChainStatus("auxiliary", "http://127.0.0.1:8546", 1405, 57, None), kernel_height=1,
-                     proposers=tuple(r.auxiliary_address for r in rows), taken_at=0.0, seconds=0.012, http_requests=5)
+                     proposers=tuple(r.auxiliary_address for r in rows), taken_at=0.0, seconds=0.012, http_requests=5,
+                     meta=meta, votes_per_day=6912.0)
 
     def fixed_read(screen: ValidatorStatusScreen) -> None:
         screen.post_message(SnapshotTaken(fixed))
@@ -262,20 +276,20 @@ def _key_entry(app: MosaicApp) -> None:
 
 
 def _validator_edit(app: MosaicApp) -> None:
+    from mosaic_tui.screens.validator_edit import ValidatorEditScreen
     from mosaic_tui.wizard_state import default_validator
-    from screens.validator_edit import ValidatorEditScreen
 
     app.push_screen(ValidatorEditScreen(default_validator(False, []), 3, devnet=False, plan_dir=Path(".")))
 
 
 def _csv(app: MosaicApp) -> None:
-    from screens.validator_edit import CsvImportScreen
+    from mosaic_tui.screens.validator_edit import CsvImportScreen
 
     app.push_screen(CsvImportScreen(devnet=False, base=Path(".")))
 
 
 def _passphrase(app: MosaicApp) -> None:
-    from screens.keys import PassphraseScreen
+    from mosaic_tui.screens.keys import PassphraseScreen
 
     app.push_screen(PassphraseScreen("keystore:keys/deployer.json"))
 
@@ -285,13 +299,13 @@ def _help(app: MosaicApp) -> None:
 
 
 def _quit(app: MosaicApp) -> None:
-    from screens.quit import QuitScreen
+    from mosaic_tui.screens.quit import QuitScreen
 
     app.push_screen(QuitScreen())
 
 
 def _stop(app: MosaicApp) -> None:
-    from screens.quit import StopDeploymentScreen
+    from mosaic_tui.screens.quit import StopDeploymentScreen
 
     app.push_screen(StopDeploymentScreen())
 

@@ -15,14 +15,14 @@ from mosaic_tui import verify
 from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.monitor import short_amount
 from mosaic_tui.plan import load_plan
+from mosaic_tui.screens.export import RumExportScreen
+from mosaic_tui.screens.prerequisites import PrerequisitesScreen
+from mosaic_tui.screens.review import ReviewScreen
+from mosaic_tui.screens.status import ValidatorStatusScreen
+from mosaic_tui.screens.validators import ValidatorsScreen
+from mosaic_tui.screens.welcome import WelcomeScreen
 from mosaic_tui.widgets.action_table import ActionTable
 from mosaic_tui.widgets.status_table import ValidatorStatusTable
-from screens.export import RumExportScreen
-from screens.prerequisites import PrerequisitesScreen
-from screens.review import ReviewScreen
-from screens.status import ValidatorStatusScreen
-from screens.validators import ValidatorsScreen
-from screens.welcome import WelcomeScreen
 from tests.tui.conftest import Devnet, kinds, wait_for
 from tests.tui.screen_text import flat, screen_text
 
@@ -48,9 +48,9 @@ async def walk_to_review(app: Any, pilot: Any, messages: list[Any]) -> None:
     await wait_for(pilot, lambda: kinds(messages, m.FundsChecked), what="the balance check")
     await pilot.press("ctrl+n")
     await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen), what="the review page")
-    await wait_for(pilot, lambda: app.preflight_report is not None or app.preflight_problems,
+    await wait_for(pilot, lambda: app.session.preflight_report is not None or app.session.preflight_problems,
                    what="the preflight")
-    assert app.preflight_problems == [], app.preflight_problems
+    assert app.session.preflight_problems == [], app.session.preflight_problems
 
 
 async def test_whole_wizard_on_a_devnet_from_welcome_to_rum_export(wizard_devnet: Devnet) -> None:
@@ -68,8 +68,8 @@ async def test_whole_wizard_on_a_devnet_from_welcome_to_rum_export(wizard_devnet
         assert not journal_path(wizard_devnet.devnet_plan).exists()
 
         await pilot.press("ctrl+n")  # Deploy
-        await wait_for(pilot, lambda: app.finished or app.failure, timeout=180, what="the deployment")
-        assert app.failure is None, app.failure
+        await wait_for(pilot, lambda: app.session.finished or app.session.failure, timeout=180, what="the deployment")
+        assert app.session.failure is None, app.session.failure
         await wait_for(pilot, lambda: isinstance(app.screen, RumExportScreen), what="the rum export page")
         await pilot.pause()
 
@@ -135,7 +135,7 @@ async def test_whole_wizard_on_a_devnet_from_welcome_to_rum_export(wizard_devnet
         await wait_for(pilot, lambda: isinstance(app.screen, RumExportScreen))
         await pilot.press("ctrl+q")
         await pilot.click("#keep")  # the fixture stops the nodes
-    assert app.devnet_left_running
+    assert app.session.devnet_left_running
 
 
 async def test_back_and_next_move_between_the_pages_and_keep_the_answers(wizard_devnet: Devnet) -> None:
@@ -146,14 +146,14 @@ async def test_back_and_next_move_between_the_pages_and_keep_the_answers(wizard_
         await pilot.press("escape")
         assert isinstance(app.screen, ValidatorsScreen)
         await pilot.press("x")  # remove validator 1
-        await wait_for(pilot, lambda: len(app.form.validators) == 2)
+        await wait_for(pilot, lambda: len(app.session.form.validators) == 2)
         await pilot.press("escape")
         assert isinstance(app.screen, PrerequisitesScreen)
         await pilot.press("ctrl+n")
         assert isinstance(app.screen, ValidatorsScreen)
         assert len(app.screen.query_one(DataTable).rows) == 2
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: app.preflight_report is not None, what="the preflight")
+        await wait_for(pilot, lambda: app.session.preflight_report is not None, what="the preflight")
         assert "with 2 validators" in flat(screen_text(app))
         assert isinstance(app.screen, ReviewScreen)
         await pilot.press("ctrl+q")
