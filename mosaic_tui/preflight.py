@@ -332,12 +332,23 @@ def _proposer_matches_the_journal(ctx: Any, address: str, add: Any) -> None:
                                           f"{known} (in the journal since step 2); use that key.")
 
 
+def _signed_by(entry: Any, sender: str) -> bool:
+    """Whether the entry's signed bytes were signed by `sender`: the journal's word alone is no proof (a
+    forged entry is refused by the runner's checks, exit 1, and must not send the operator to its key)."""
+    from mosaic_tui.chain.sender import decode_raw
+
+    try:
+        return bool(entry.raw_tx) and decode_raw(bytes.fromhex(entry.raw_tx[2:])).sender.lower() == sender.lower()
+    except ValueError:
+        return False
+
+
 def _deployer_matches_the_journal(ctx: Any, address: str, add: Any) -> None:
     """A changed origin.deployer reference must still open the account that sent the deployer's transactions."""
     for entry in ctx.journal.entries():
         deployer_action = entry.action_id.startswith(("0.", "1.")) or entry.action_id in (
             "2.initialize_stake", "2.approve_gateway.deployer", "2.gateway_stake.deployer")
-        if deployer_action and entry.sender:
+        if deployer_action and entry.sender and _signed_by(entry, entry.sender):
             if entry.sender.lower() != address.lower():
                 add("origin.deployer", f"opens the key of {address}, but this deployment's deployer is {entry.sender} "
                                        f"(it sent {entry.action_id}); use that key.")

@@ -28,6 +28,7 @@ def test_a_mint_a_third_party_made_first_completes_the_action_and_the_deployment
     aux_url = f"http://127.0.0.1:{devnet.free_port()}"
     deploy.write_devnet_plan(plan_path, 1, origin_url=node.rpc_url, origin_chain_id=node.chain_id,
                              auxiliary_url=aux_url)
+    devnet.add_node(devnet_dir, node)  # a devnet plan runs only on a node the devnet record names
     front_run: dict[str, Any] = {}
 
     def third_party_mints_first(event: events.Event) -> None:
@@ -37,7 +38,8 @@ def test_a_mint_a_third_party_made_first_completes_the_action_and_the_deployment
             ours = devnet.rpc_call(aux_url, "eth_getTransactionByHash", [event.tx_hash])  # in the pool
             someone = Account.create()
             devnet.rpc_call(aux_url, "anvil_setBalance", [someone.address, hex(10**18)])
-            signed = someone.sign_transaction({"to": to_checksum_address(ours["to"]), "data": ours["input"], "gas": 3_000_000, "gasPrice": 10**9,
+            signed = someone.sign_transaction({"to": to_checksum_address(ours["to"]), "data": ours["input"],
+                                               "gas": 3_000_000, "gasPrice": 50 * 10**9,
                                                "nonce": 0, "chainId": load_plan(plan_path).auxiliary.chain_id})
             front_run["hash"] = devnet.rpc_call(aux_url, "eth_sendRawTransaction",
                                                 ["0x" + bytes(signed.raw_transaction).hex()])
@@ -73,4 +75,5 @@ def test_a_mint_a_third_party_made_first_completes_the_action_and_the_deployment
         assert balance == int(stake["amount"])
     finally:
         for started in devnet.load_record(devnet_dir).values():
-            started.stop()
+            if started.pid != node.pid:  # the origin node is the fixture's to stop
+                started.stop()
