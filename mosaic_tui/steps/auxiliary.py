@@ -36,16 +36,16 @@ def paid_in_genesis(ctx: Deployment) -> tuple[dict[str, Any], ...]:
     """The gateway stakes the genesis pays out directly: the deployer's, to the initial proposer."""
     deployer = ctx.signer("deployer").address.lower()
     proposer = ctx.signer("proposer").address.lower()
-    return tuple(dict(s) for s in ctx.out("gateway_stakes")
+    return tuple(dict(s) for s in ctx.outputs.gateway_stakes
                  if str(s["staker"]).lower() == deployer and str(s["beneficiary"]).lower() == proposer)
 
 
 def genesis_inputs(ctx: Deployment) -> genesis.GenesisInputs:
     return genesis.GenesisInputs(
-        initial_proposer=ctx.signer("proposer").address, origin_core=ctx.out("origin_core"),
-        ost_gateway=ctx.out("ost_gateway"), setup_block_hash=ctx.out("setup_block_hash"),
-        setup_state_root=ctx.out("setup_state_root"), setup_block_number=int(ctx.out("setup_block_number")),
-        setup_timestamp=int(ctx.out("setup_timestamp")), paid_in_genesis=paid_in_genesis(ctx))
+        initial_proposer=ctx.signer("proposer").address, origin_core=ctx.outputs.origin_core,
+        ost_gateway=ctx.outputs.ost_gateway, setup_block_hash=ctx.outputs.setup_block_hash,
+        setup_state_root=ctx.outputs.setup_state_root, setup_block_number=ctx.outputs.setup_block_number,
+        setup_timestamp=ctx.outputs.setup_timestamp, paid_in_genesis=paid_in_genesis(ctx))
 
 
 def _sha256(path: Path) -> str:
@@ -90,7 +90,7 @@ def _check_genesis_files(ctx: Deployment) -> None:
 
 def start_commands(ctx: Deployment) -> str:
     """The exact command lines that start an auxiliary node for this genesis (shown while step 3 waits)."""
-    anvil = shlex.join(genesis.anvil_command(ctx.plan, Path(ctx.out("genesis_path")).resolve()))
+    anvil = shlex.join(genesis.anvil_command(ctx.plan, Path(ctx.outputs.genesis_path).resolve()))
     min_price = (f"curl -s -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,"
                  f"\"method\":\"anvil_setMinGasPrice\",\"params\":[\"{hex(ctx.plan.auxiliary.gas_price)}\"]}}' "
                  f"{ctx.plan.auxiliary.rpc}")
@@ -111,7 +111,7 @@ def _check_node(ctx: Deployment) -> None:
                                               f"the plan says {ctx.plan.auxiliary.chain_id}")
     import json
 
-    alloc = json.loads(Path(ctx.out("genesis_path")).read_text())["alloc"]
+    alloc = json.loads(Path(ctx.outputs.genesis_path).read_text())["alloc"]
     at = genesis.system_addresses()
     code = client.call("reading ProposerSet's code", lambda: client.w3.eth.get_code(at["proposer_set"], 0))
     balance = client.call("reading the genesis allocation", lambda: client.w3.eth.get_balance(at["ost_prime"], 0))
@@ -122,7 +122,7 @@ def _check_node(ctx: Deployment) -> None:
                                               f"genesis: ProposerSet's code or OSTPrime's balance at block 0 differ "
                                               f"from {ctx.out('genesis_path')}")
     block = client.call("reading the genesis block", lambda: client.w3.eth.get_block(0))
-    if "step" in block and block["hash"].to_0x_hex() != ctx.out("genesis_hash"):  # an AuRa client
+    if "step" in block and block["hash"].to_0x_hex() != ctx.outputs.genesis_hash:  # an AuRa client
         raise StepFailed("3", "3.start_node", f"the auxiliary node's genesis hash is {block['hash'].to_0x_hex()}, "
                                               f"the generated spec.json gives {ctx.out('genesis_hash')}")
 
@@ -173,7 +173,7 @@ def _start_node(ctx: Deployment) -> dict[str, Any]:
         node = devnet.start_anvil(
             name="auxiliary", block_time=block_time, host=parsed.hostname or devnet.DEFAULT_HOST,
             port=parsed.port or devnet.AUXILIARY_PORT, chain_id=ctx.plan.auxiliary.chain_id,
-            hardfork=genesis.HARDFORK, accounts=0, genesis=Path(ctx.out("genesis_path")),
+            hardfork=genesis.HARDFORK, accounts=0, genesis=Path(ctx.outputs.genesis_path),
             log_path=directory / "auxiliary.log",  # anvil cannot dump the state of a chain started with --init
             extra_args=genesis.anvil_flags(ctx.plan), detached=True)
         devnet.add_node(directory, node)

@@ -104,7 +104,7 @@ def kernel_hash_key(height: int) -> bytes:
 
 
 def ost_address(ctx: Deployment) -> str:
-    return str(ctx.out("ost")) if ctx.plan.deploys_ost else str(ctx.plan.origin.ost)
+    return ctx.outputs.ost if ctx.plan.deploys_ost else str(ctx.plan.origin.ost)
 
 
 def validator_eth_needed(plan: Any) -> int:

@@ -36,7 +36,7 @@ def validator_command(ctx: Deployment, index: int) -> str:
 
 def _stake_records(ctx: Deployment) -> dict[str, list[dict[str, Any]]]:
     """Every gateway stake since OSTGateway's deployment, by staker (one log query for all of them)."""
-    gateway = ctx.contract("OSTGateway", "origin", ctx.out("ost_gateway"))
+    gateway = ctx.contract("OSTGateway", "origin", ctx.outputs.ost_gateway)
     entry = ctx.journal.entry("1.deploy_ost_gateway")
     start = entry.receipt.block_number if entry is not None and entry.receipt is not None else 0
     logs = ctx.origin.call("reading the gateway's stakes",
@@ -53,14 +53,14 @@ def _stake_records(ctx: Deployment) -> dict[str, list[dict[str, Any]]]:
 def read_states(ctx: Deployment) -> tuple[tuple[ValidatorState, ...], dict[int, dict[str, Any]]]:
     """Each validator's row as the chain shows it, and the right gateway stake of each external one."""
     plan = ctx.plan
-    initialized = bool(ctx.read("Stake", "origin", ctx.out("stake"), "initialized"))
+    initialized = bool(ctx.read("Stake", "origin", ctx.outputs.stake, "initialized"))
     stakes = _stake_records(ctx)
     rows: list[ValidatorState] = []
     good: dict[int, dict[str, Any]] = {}
     for index, validator in enumerate(plan.validators):
         external = validator.origin_key.is_external
         allowance = 0 if initialized else int(ctx.read("EIP20Token", "origin", ost_address(ctx), "allowance",
-                                                      validator.origin_address, ctx.out("stake")))
+                                                      validator.origin_address, ctx.outputs.stake))
         approved = initialized or allowance >= validator.stake
         notes: list[str] = []
         if not approved and allowance:

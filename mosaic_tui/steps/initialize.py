@@ -42,7 +42,7 @@ INFO = StepInfo(
 
 
 def _height(ctx: Deployment) -> int:
-    return int(ctx.out("setup_block_number"))
+    return ctx.outputs.setup_block_number
 
 
 def _kept(ctx: Deployment) -> KeptProofs:
@@ -69,10 +69,10 @@ def _fetch_now(ctx: Deployment) -> KeptProofs:
         return dict(reply["result"])
 
     keys = [proofs.storage_key_for_mapping(bytes.fromhex(s["message_hash"][2:]), STAKED_MESSAGES_SLOT)
-            for s in ctx.out("gateway_stakes")]
-    kept = KeptProofs(height, ctx.out("setup_block_hash"), ctx.out("setup_state_root"),
-                      fetch(ctx.out("origin_core"), [proofs.slot_key(OPEN_KERNEL_HASH_SLOT)]),
-                      fetch(ctx.out("ost_gateway"), keys))
+            for s in ctx.outputs.gateway_stakes]
+    kept = KeptProofs(height, ctx.outputs.setup_block_hash, ctx.outputs.setup_state_root,
+                      fetch(ctx.outputs.origin_core, [proofs.slot_key(OPEN_KERNEL_HASH_SLOT)]),
+                      fetch(ctx.outputs.ost_gateway, keys))
     kept.check()
     return kept
 
@@ -80,7 +80,7 @@ def _fetch_now(ctx: Deployment) -> KeptProofs:
 def _prove_origin_core(ctx: Deployment) -> Tx:
     proof = _kept(ctx).origin_core
     account_rlp, nodes = proofs.account_proof_args(proof)
-    return Tx(ctx.out("kernel_gateway"), ctx.call_data("KernelGateway", "proveOriginCore", account_rlp, nodes,
+    return Tx(ctx.outputs.kernel_gateway, ctx.call_data("KernelGateway", "proveOriginCore", account_rlp, nodes,
                                                        _height(ctx)))
 
 
@@ -112,7 +112,7 @@ def _anchor_genesis(ctx: Deployment) -> Tx:
     from a block BLOCKHASH still knows (docs/auxiliary-genesis.md)."""
     client = ctx.auxiliary
     latest = client.call("reading the block number", lambda: client.w3.eth.block_number)
-    store = ctx.out("auxiliary_block_store")
+    store = ctx.outputs.auxiliary_block_store
     search = bytes(ctx.read("AuxiliaryBlockStore", "auxiliary", store, "anchorSearch"))
 
     def block(number_or_hash: int | bytes) -> Any:
@@ -133,7 +133,7 @@ def _anchor_genesis(ctx: Deployment) -> Tx:
 
 
 def _anchored(ctx: Deployment) -> dict[str, Any] | None:
-    anchored = bytes(ctx.read("AuxiliaryBlockStore", "auxiliary", ctx.out("auxiliary_block_store"), "initialBlockHash"))
+    anchored = bytes(ctx.read("AuxiliaryBlockStore", "auxiliary", ctx.outputs.auxiliary_block_store, "initialBlockHash"))
     return {"auxiliary_genesis_anchor": "0x" + anchored.hex()} if any(anchored) else None
 
 
@@ -152,7 +152,7 @@ def _prove_opening(function: str) -> Any:
         data = ctx.call_data("KernelGateway", function, kernel.height, kernel.parent,
                              list(kernel.updated_validators), list(kernel.updated_weights),
                              proofs.storage_proof_nodes(proof), _height(ctx))
-        return Tx(ctx.out("kernel_gateway"), data)
+        return Tx(ctx.outputs.kernel_gateway, data)
     return build
 
 
@@ -164,14 +164,14 @@ def _activate_part(end: int, size: int) -> Any:
         need = OPENING_BASE + len(kernel.updated_validators) * OPENING_CALLDATA_PER_VALIDATOR + \
             size * OPENING_PER_VALIDATOR
         gas = min(ctx.plan.auxiliary.gas_limit, int(need * 1.25) + 20_000)
-        return Tx(ctx.out("kernel_gateway"), ctx.call_data("KernelGateway", "activateKernelPart",
+        return Tx(ctx.outputs.kernel_gateway, ctx.call_data("KernelGateway", "activateKernelPart",
                                                            list(kernel.updated_validators),
                                                            list(kernel.updated_weights), end), gas=gas)
     return build
 
 
 def _k0_pending_or_active(ctx: Deployment) -> dict[str, Any] | None:
-    pending = ctx.read("KernelGateway", "auxiliary", ctx.out("kernel_gateway"), "pendingKernel")
+    pending = ctx.read("KernelGateway", "auxiliary", ctx.outputs.kernel_gateway, "pendingKernel")
     return {} if bytes(pending[0]) == _k0(ctx).hash() else _kernel_active(ctx)
 
 
@@ -179,7 +179,7 @@ def _part_applied(end: int) -> Any:
     def check(ctx: Deployment) -> dict[str, Any] | None:
         if _kernel_active(ctx) is not None:
             return {}
-        pending = ctx.read("KernelGateway", "auxiliary", ctx.out("kernel_gateway"), "pendingKernel")
+        pending = ctx.read("KernelGateway", "auxiliary", ctx.outputs.kernel_gateway, "pendingKernel")
         return {} if bytes(pending[0]) == _k0(ctx).hash() and int(pending[5]) >= end else None
     return check
 
@@ -210,13 +210,13 @@ def _opening_actions(ctx: Deployment) -> list[Action]:
 
 
 def _kernel_active(ctx: Deployment) -> dict[str, Any] | None:
-    active = ctx.read("KernelGateway", "auxiliary", ctx.out("kernel_gateway"), "getActiveKernelHash")
+    active = ctx.read("KernelGateway", "auxiliary", ctx.outputs.kernel_gateway, "getActiveKernelHash")
     return {} if bytes(active) == _k0(ctx).hash() else None
 
 
 def _prove_gateway(ctx: Deployment) -> Tx:
     account_rlp, nodes = proofs.account_proof_args(_kept(ctx).ost_gateway)
-    return Tx(ctx.out("ost_prime"), ctx.call_data("OSTPrime", "proveGateway", account_rlp, nodes, _height(ctx)))
+    return Tx(ctx.outputs.ost_prime, ctx.call_data("OSTPrime", "proveGateway", account_rlp, nodes, _height(ctx)))
 
 
 def _mint(stake: dict[str, Any]) -> Any:
@@ -224,13 +224,13 @@ def _mint(stake: dict[str, Any]) -> Any:
         nodes = _kept(ctx).stake_nodes(stake["message_hash"])
         data = ctx.call_data("OSTPrime", "mint", stake["amount"], stake["beneficiary"],
                              stake["staker"], stake["nonce"], nodes, _height(ctx))
-        return Tx(ctx.out("ost_prime"), data)
+        return Tx(ctx.outputs.ost_prime, data)
     return build
 
 
 def _minted(stake: dict[str, Any]) -> Any:
     def check(ctx: Deployment) -> dict[str, Any] | None:
-        done = ctx.read("OSTPrime", "auxiliary", ctx.out("ost_prime"), "minted",
+        done = ctx.read("OSTPrime", "auxiliary", ctx.outputs.ost_prime, "minted",
                         bytes.fromhex(stake["message_hash"][2:]))
         return {} if done else None
     return check
@@ -246,7 +246,7 @@ def _proposer_set_finalized(ctx: Deployment) -> dict[str, Any]:
     deadline = time.monotonic() + FINALIZE_WAIT
     told = False
     while True:
-        listed = [a.lower() for a in ctx.read("ProposerSet", "auxiliary", ctx.out("proposer_set"), "getValidators")]
+        listed = [a.lower() for a in ctx.read("ProposerSet", "auxiliary", ctx.outputs.proposer_set, "getValidators")]
         if sorted(listed) == sorted(validators):
             return {"detail": f"ProposerSet's finalized set is the {len(listed)} validators"}
         if time.monotonic() > deadline:
@@ -260,12 +260,12 @@ def _proposer_set_finalized(ctx: Deployment) -> dict[str, Any]:
 
 
 def _hand_over(ctx: Deployment) -> Tx:
-    validators, _ = ctx.read("PollingPlace", "auxiliary", ctx.out("polling_place"), "getValidators")
-    return Tx(ctx.out("proposer_set"), ctx.call_data("ProposerSet", "handOver", list(validators)))
+    validators, _ = ctx.read("PollingPlace", "auxiliary", ctx.outputs.polling_place, "getValidators")
+    return Tx(ctx.outputs.proposer_set, ctx.call_data("ProposerSet", "handOver", list(validators)))
 
 
 def _handed_over(ctx: Deployment) -> dict[str, Any] | None:
-    return {} if ctx.read("ProposerSet", "auxiliary", ctx.out("proposer_set"), "handedOver") else None
+    return {} if ctx.read("ProposerSet", "auxiliary", ctx.outputs.proposer_set, "handedOver") else None
 
 
 def _raise_gas_price(ctx: Deployment) -> dict[str, Any]:
@@ -281,7 +281,7 @@ def _raise_gas_price(ctx: Deployment) -> dict[str, Any]:
 
 
 def _minted_total(ctx: Deployment) -> dict[str, Any]:
-    return {"base_coin_minted": sum(int(s["amount"]) for s in ctx.out("gateway_stakes"))}
+    return {"base_coin_minted": sum(int(s["amount"]) for s in ctx.outputs.gateway_stakes)}
 
 
 def _before(ctx: Deployment) -> None:
@@ -300,7 +300,7 @@ def step(ctx: Deployment) -> Step:
                sender="proposer", build=_prove_gateway),
     ]
     mints = []
-    stakes = ctx.out("gateway_stakes") if ctx.has("gateway_stakes") else []
+    stakes = ctx.outputs.gateway_stakes if ctx.has("gateway_stakes") else []
     paid = {s["message_hash"] for s in _paid_in_genesis(ctx)} if stakes else set()
     for stake in [s for s in stakes if s["message_hash"] not in paid]:
         action_id = f"4.mint.{stake['staker']}.{stake['nonce']}"

@@ -36,6 +36,6 @@ def step(ctx: Deployment) -> Step:
                                                            "stake")}),
         Action(id="1.deploy_ost_gateway", label="deploy OSTGateway", chain="origin", sender="deployer",
                after_signed=("1.deploy_origin_core",),
-               build=lambda c: Tx(None, c.deploy_data("OSTGateway", ost_address(c), c.out("origin_core"))),
+               build=lambda c: Tx(None, c.deploy_data("OSTGateway", ost_address(c), c.outputs.origin_core)),
                deploy_output="ost_gateway"),
     ])

@@ -58,7 +58,7 @@ def _allowance(ctx: Deployment, owner: str, spender: str) -> int:
 
 
 def _initialized(ctx: Deployment) -> bool:
-    return bool(ctx.read("Stake", "origin", ctx.out("stake"), "initialized"))
+    return bool(ctx.read("Stake", "origin", ctx.outputs.stake, "initialized"))
 
 
 def _once_initialized(check: Any) -> Any:
@@ -69,7 +69,7 @@ def _once_initialized(check: Any) -> Any:
 
 
 def _registered(ctx: Deployment, auxiliary_address: str) -> bool:
-    entry = ctx.read("Stake", "origin", ctx.out("stake"), "validators", auxiliary_address)
+    entry = ctx.read("Stake", "origin", ctx.outputs.stake, "validators", auxiliary_address)
     return int(entry[1]) > 0
 
 
@@ -99,7 +99,7 @@ def _genesis_actions(ctx: Deployment, approvals: list[str]) -> list[Action]:
 
         def build(c: Any, members: range = members, function: str = function) -> Tx:
             chosen = [plan.validators[i] for i in members]
-            return Tx(c.out("stake"), c.call_data("Stake", function, [v.origin_address for v in chosen],
+            return Tx(c.outputs.stake, c.call_data("Stake", function, [v.origin_address for v in chosen],
                                                   [v.auxiliary_address for v in chosen], [v.stake for v in chosen]))
 
         def registered(c: Any, members: range = members) -> dict[str, Any] | None:
@@ -129,7 +129,7 @@ def _genesis_actions(ctx: Deployment, approvals: list[str]) -> list[Action]:
 
 
 def _stake_event(ctx: Deployment, receipt: Any) -> dict[str, Any]:
-    gateway = ctx.contract("OSTGateway", "origin", ctx.out("ost_gateway"))
+    gateway = ctx.contract("OSTGateway", "origin", ctx.outputs.ost_gateway)
     from web3.logs import DISCARD
 
     events = gateway.events.StakeIntentDeclared().process_receipt(receipt, errors=DISCARD)  # token logs too
@@ -150,8 +150,8 @@ def approve(action_id: str, label: str, role: str, owner: str, spender_key: str,
 def gateway_stake(action_id: str, label: str, role: str, approval: str, amount: int, beneficiary: str) -> Action:
     def build(c: Any) -> Tx:
         staker = c.signer(role).address
-        nonce = int(c.read("OSTGateway", "origin", c.out("ost_gateway"), "nonces", staker))
-        return Tx(c.out("ost_gateway"), c.call_data("OSTGateway", "stake", amount, beneficiary, nonce))
+        nonce = int(c.read("OSTGateway", "origin", c.outputs.ost_gateway, "nonces", staker))
+        return Tx(c.outputs.ost_gateway, c.call_data("OSTGateway", "stake", amount, beneficiary, nonce))
     return Action(id=action_id, label=label, chain="origin", sender=role, after=(approval,), build=build,
                   outputs=_stake_event)
 
