@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mosaic_tui.errors import MosaicError
+from mosaic_tui.errors import MosaicError, report
 
 if TYPE_CHECKING:
     from mosaic_tui.journal import Journal
@@ -193,10 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "genesis": _genesis}[args.command]
         return handler(args)
     except MosaicError as error:
-        from mosaic_tui.redact import redact
-
-        print(f"error: {redact(str(error))}", file=sys.stderr, flush=True)
-        return error.exit_code
+        said = report(error)
+        print(said.cli_text(), file=sys.stderr, flush=True)
+        return said.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

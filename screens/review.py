@@ -92,8 +92,8 @@ class ReviewScreen(WizardScreen):
         else:
             status.update("")
         if app.preflight_problems:
-            problems.update("\n".join(f"[red]•[/] [b]{p.field}[/b]: {escape(p.message)}"
-                                      for p in app.preflight_problems))
+            problems.update("\n".join(f"[red]•[/] [b]{escape(p.field)}[/b]: {escape(p.message)}" if p.field
+                                      else f"[red]•[/] {escape(p.message)}" for p in app.preflight_problems))
         else:
             problems.update("")
         self.query_one("#review-start-over", Button).display = self._has_journal()
