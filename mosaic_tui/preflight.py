@@ -209,6 +209,12 @@ def run_preflight(ctx: Any) -> PreflightReport:
             return report  # nothing of a devnet (dev keys, funding, a dev token) may touch this chain
     _ost_problems(ctx, add)
     _credentials_problems(ctx, add)
+    if not ctx.journal.is_step_done("2"):
+        from mosaic_tui.setup_block import finality_problem
+
+        problem = finality_problem(ctx)
+        if problem is not None:
+            add("origin.confirmations", problem)
     report.fee_per_gas = fee = _fee_per_gas(ctx)
     report.costs = _costs(ctx, fee)
     signers = _open_signers(ctx, add)
