@@ -660,6 +660,15 @@ class Runner:
             entry = self.journal.entry(action_id)
             action = by_id[action_id]
             assert entry is not None
+            # Only a transaction the node holds is priced out: one it forgot is sent again byte for byte.
+            try:
+                held, how = self.sender.resume(entry)
+            except TxRejected:
+                how = "refused"  # priced out of the pool: replaced below, with raised fees
+            if how in ("mined", "released", "rebroadcast"):
+                if how == "rebroadcast":
+                    self.emit(ev.TxSent(step.key, action_id, held.tx_hash, rebroadcast=True))
+                continue
             signed = self.sender.replacement(entry, self.ctx.signer(action.sender))
             if signed is None:
                 if action_id not in self._told_ceiling:
