@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mosaic_tui.errors import MosaicError
+from mosaic_tui.errors import MosaicError, report
 
 if TYPE_CHECKING:
     from mosaic_tui.journal import Journal
@@ -83,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     tools = commands.add_parser("tools", help="install or locate the pinned anvil and solc-js (and geth for the tests)")
     tools_commands = tools.add_subparsers(dest="tools_command", metavar="ACTION", required=True)
-    tools_commands.add_parser("install", help="install anvil and solc-js from npm into the user cache, and build "
-                                              "the tests' geth with go install where Go is present")
+    tools_commands.add_parser("install", help="install anvil and solc-js from npm into the user cache, and the "
+                                              "tests' ganache (npm) and geth (go install, where Go is present)")
     tools_commands.add_parser("path", help="print where the tools are")
 
     contracts = commands.add_parser("contracts", help="compile the Solidity contracts or check the artifacts")
@@ -193,13 +193,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "genesis": _genesis}[args.command]
         return handler(args)
     except MosaicError as error:
-        from mosaic_tui.redact import redact
-
-        print(f"error: {redact(str(error))}", file=sys.stderr, flush=True)
-        return error.exit_code
+        said = report(error)
+        print(said.cli_text(), file=sys.stderr, flush=True)
+        return said.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        from mosaic_tui.chain.rpc import rpc_error_sentence
+
+        sentence = rpc_error_sentence(error)  # a node's error answer: its words, not web3's raw dict
+        if sentence is None:
+            raise
+        from mosaic_tui.redact import redact
+
+        print(f"error: a node refused a request: {redact(sentence)}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
 
 
 def _deploy(args: argparse.Namespace) -> int:
@@ -444,15 +453,22 @@ def _tools(args: argparse.Namespace) -> int:
 
     tools = toolchain.install(_say)
     geth: Path | str
+    ganache: Path | str
     try:
         geth = toolchain.install_geth(_say)
     except ToolchainError as error:  # only the tests run geth: say why it is missing, do not fail
         geth = "not installed (only the test suite needs it)"
         _say(f"geth: {error}")
+    try:
+        ganache = toolchain.install_ganache(_say)
+    except ToolchainError as error:
+        ganache = "not installed (only the test suite needs it)"
+        _say(f"ganache: {error}")
     if args.tools_command == "path":
         _say(f"anvil   {toolchain.anvil_path()}")
         _say(f"solc-js {tools.solc_js}")
         _say(f"geth    {geth}")
+        _say(f"ganache {ganache}")
     return EXIT_OK
 
 

@@ -30,7 +30,6 @@ from eth_utils import keccak
 
 from mosaic_tui import units
 from mosaic_tui.chain.batch import (
-    DEFAULT_CHUNK,
     DEFAULT_TIMEOUT,
     AbiFunction,
     BatchClient,
@@ -235,7 +234,7 @@ class Monitor:
     """
 
     def __init__(self, origin_url: str, auxiliary_url: str | None, validators: Sequence[PlannedValidator],
-                 addresses: Mapping[str, Any], *, timeout: float = DEFAULT_TIMEOUT, chunk: int = DEFAULT_CHUNK,
+                 addresses: Mapping[str, Any], *, timeout: float = DEFAULT_TIMEOUT, chunk: int | None = None,
                  votes_per_day: float | None = None) -> None:
         self.validators = tuple(validators)
         self.votes_per_day = votes_per_day
@@ -486,7 +485,7 @@ def _unknown(columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
 
 def take_snapshot(origin_url: str, auxiliary_url: str | None, validators: Sequence[PlannedValidator],
                   addresses: Mapping[str, Any], *, batched: bool = True, timeout: float = DEFAULT_TIMEOUT,
-                  chunk: int = DEFAULT_CHUNK) -> Snapshot:
+                  chunk: int | None = None) -> Snapshot:
     """One snapshot over fresh connections (use `Monitor` to refresh repeatedly)."""
     with Monitor(origin_url, auxiliary_url, validators, addresses, timeout=timeout, chunk=chunk) as monitor:
         return monitor.snapshot(batched=batched)
