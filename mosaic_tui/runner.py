@@ -83,7 +83,7 @@ def create_address(sender: str, nonce: int) -> str:
     web3 stays off the first screen's way)."""
     from web3.utils.address import get_create_address
 
-    return str(get_create_address(sender, nonce))
+    return str(get_create_address(sender, nonce))  # type: ignore[arg-type]
 
 
 @dataclass
