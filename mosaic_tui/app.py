@@ -17,7 +17,7 @@ import importlib
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -45,7 +45,9 @@ from mosaic_tui.messages import (
     StartOverRequested,
 )
 from mosaic_tui.session import DEVNET_PAGES, DEVNET_VALIDATORS, OWN_PAGES, WizardSession
-from mosaic_tui.wizard_state import WizardForm
+
+if TYPE_CHECKING:  # the plan model (pydantic) is imported when a form is first needed, not for the first paint
+    from mosaic_tui.wizard_state import WizardForm
 
 CSS_PATH = Path(__file__).resolve().parent / "assets" / "app.tcss"
 AUXILIARY_PORT_ENV = "MOSAIC_TUI_AUXILIARY_PORT"
@@ -187,7 +189,7 @@ class MosaicApp(App[None]):
         """The previous answers of an existing plan file; a fresh form when there is none or it is unreadable."""
         from mosaic_tui.errors import MosaicError
         from mosaic_tui.plan import load_plan
-        from mosaic_tui.wizard_state import empty_form
+        from mosaic_tui.wizard_state import WizardForm, empty_form
 
         if path.is_file():
             try:
@@ -202,6 +204,7 @@ class MosaicApp(App[None]):
 
         from mosaic_tui.errors import MosaicError
         from mosaic_tui.plan import load_plan
+        from mosaic_tui.wizard_state import WizardForm
 
         session = self.session
         summary = session.resumable()
@@ -271,6 +274,8 @@ class MosaicApp(App[None]):
             return
         form = self._load_form(session.devnet_plan_path) if session.devnet_plan_path.is_file() else None
         if form is None or not form.devnet or form.values.get("origin.rpc") != session.devnet_url:
+            from mosaic_tui.wizard_state import WizardForm
+
             form = WizardForm.from_plan_dict(devnet_plan_dict(
                 DEVNET_VALIDATORS, origin_url=session.devnet_url, origin_chain_id=session.devnet_chain_id,
                 auxiliary_url=f"http://127.0.0.1:{session.auxiliary_port}"))
