@@ -92,8 +92,9 @@ def deploy(work: Path, validators: int, *, block_time: float | None, max_infligh
     if out_dir.exists():  # the CLI would resume the old deployment instead of measuring a new one
         raise SystemExit(f"{out_dir} exists already; give an empty working folder")
     env = {**os.environ, "MOSAIC_TUI_DEVNET_DIR": str(work / "devnet")}
-    command = [*CLI, "deploy", "--devnet", "--yes", "--validators", str(validators), "--out", str(out_dir),
-               "--origin-port", str(free_port()), "--auxiliary-port", str(free_port())]
+    # The deployment alone: no validator nodes (benchmarks/validator_finality.py measures those).
+    command = [*CLI, "deploy", "--devnet", "--yes", "--no-validators", "--validators", str(validators), "--out",
+               str(out_dir), "--origin-port", str(free_port()), "--auxiliary-port", str(free_port())]
     if block_time is not None:
         command += ["--block-time", str(block_time)]
     if max_inflight is not None:

@@ -134,6 +134,9 @@ class Chain:
         return function.decode(self.one("eth_call", [{"to": to, "data": function.encode(*args)}, "latest"]))
 
 
+SYSTEM = "0xffffFFFfFFffffffffffffffFfFFFfffFFFfFFfE"  # the address an AuRa engine sends system calls from
+
+
 def fn(contract: str, name: str) -> AbiFunction:
     return AbiFunction.from_abi(load_artifact(contract)["abi"], name)
 
@@ -176,14 +179,12 @@ def set_up_auxiliary(chain: Chain, validators: list[BenchValidator]) -> dict[str
     update = fn("PollingPlace", "updateMetaBlock").encode(auxiliary, [v.stake for v in validators], 0,
                                                           keccak(text="bench kernel"))
     chain.mine([chain.tx(deployer, update, polling_place, GAS_LIMIT // 2)])
-    # The AuRa engine's SYSTEM call enables ProposerSet, and finalizes the handed-over set.
-    from mosaic_tui.genesis import SYSTEM
-
-    chain.one("anvil_impersonateAccount", [SYSTEM])
-    finalize = fn("ProposerSet", "finalizeChange").encode()
-    chain.mine([chain.tx(SYSTEM, finalize, proposer_set, GAS_LIMIT // 2)])
+    # The AuRa engine's finalizeChange (as SYSTEM) enables the contract, and later enacts the handed-over set.
+    chain.one("anvil_autoImpersonateAccount", [True])
+    finalize = "0x" + keccak(text="finalizeChange()")[:4].hex()
+    chain.mine([chain.tx(SYSTEM, finalize, proposer_set, GAS_LIMIT // 2)])  # copying the set grows with it
     chain.mine([chain.tx(deployer, fn("ProposerSet", "handOver").encode(auxiliary), proposer_set, GAS_LIMIT // 2)])
-    chain.mine([chain.tx(SYSTEM, finalize, proposer_set, GAS_LIMIT // 2)])
+    chain.mine([chain.tx(SYSTEM, finalize, proposer_set, GAS_LIMIT // 2)])  # copying the set grows with it
     chain.all([("anvil_setBalance", [v.auxiliary_address, hex(v.base_coin)]) for v in validators])
     return {"polling_place": polling_place, "proposer_set": proposer_set}
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -44,9 +45,9 @@ from mosaic_tui.messages import (
     RpcChecked,
     StartOverRequested,
 )
-from mosaic_tui.session import DEVNET_PAGES, DEVNET_VALIDATORS, OWN_PAGES, WizardSession
+from mosaic_tui.session import DEVNET_PAGES, OWN_PAGES, WizardSession
 
-if TYPE_CHECKING:  # the plan model (pydantic) is imported when a form is first needed, not for the first paint
+if TYPE_CHECKING:
     from mosaic_tui.wizard_state import WizardForm
 
 CSS_PATH = Path(__file__).resolve().parent / "assets" / "app.tcss"
@@ -186,56 +187,36 @@ class MosaicApp(App[None]):
             self.goto("prerequisites")
 
     def _load_form(self, path: Path) -> WizardForm:
-        """The previous answers of an existing plan file; a fresh form when there is none or it is unreadable."""
-        from mosaic_tui.errors import MosaicError
-        from mosaic_tui.plan import load_plan
-        from mosaic_tui.wizard_state import WizardForm, empty_form
-
-        if path.is_file():
-            try:
-                return WizardForm.from_plan(load_plan(path))
-            except MosaicError as error:
-                self.notify(f"{path} could not be loaded, so the form starts empty: {error}", severity="warning",
-                            timeout=10)
-        return empty_form()
+        form, warning = self.session.load_form(path)
+        if warning:
+            self.notify(escape(warning), severity="warning", timeout=10)
+        return form
 
     def _resume(self) -> None:
-        from urllib.parse import urlsplit
-
-        from mosaic_tui.errors import MosaicError
-        from mosaic_tui.plan import load_plan
-        from mosaic_tui.wizard_state import WizardForm
-
         session = self.session
         summary = session.resumable()
         if summary is None:
             self._welcome_status("There is no unfinished deployment to resume.")
             return
-        try:
-            plan = load_plan(summary.plan_path)
-        except MosaicError as error:
-            self._welcome_status(f"[b red]{summary.plan_path} cannot be resumed:[/] {error}")
-            return
-        session.form = WizardForm.from_plan(plan)
-        session.resuming = True
-        if summary.plan_path == session.devnet_plan_path:
-            session.mode = "devnet"
-            if session.devnet_url is None:
-                session.devnet_port = urlsplit(plan.origin.rpc).port or session.devnet_port
-                self._welcome_status("Starting the local devnet ...")
-                self.start_devnet()
-                return
+        refusal = session.resume(summary)
+        if refusal is not None:
+            self._welcome_status(f"[b red]{escape(str(summary.plan_path))} cannot be resumed:[/] {escape(refusal)}")
+        elif session.mode == "devnet" and session.devnet_url is None:
+            self._welcome_status("Starting the local devnet ...")
+            self.start_devnet()
         else:
-            session.mode = "own"
-        self.goto("review")
+            self.goto("review")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="devnet")
     def start_devnet(self) -> None:
         from mosaic_tui import devnet
         from mosaic_tui.errors import MosaicError
+        from mosaic_tui.validator.launch import validators_wanted
 
         try:
-            node = devnet.up(self.deployment.devnet_dir(), port=self.session.devnet_port)
+            # The validator nodes started after the deployment need chains that make blocks on their own.
+            node = devnet.up(self.deployment.devnet_dir(), port=self.session.devnet_port,
+                             block_time=1.0 if validators_wanted() else None)
         except MosaicError as error:
             self.post_message(DevnetFailed(str(error)))
             return
@@ -265,22 +246,11 @@ class MosaicApp(App[None]):
 
     def _enter_devnet(self) -> None:
         """The devnet form: the plan kept from an earlier run on this devnet, or a fresh devnet plan."""
-        from mosaic_tui.deploy import devnet_plan_dict
-
         session = self.session
-        assert session.devnet_url is not None and session.devnet_chain_id is not None
-        if session.resuming:
-            self.goto("review")
-            return
-        form = self._load_form(session.devnet_plan_path) if session.devnet_plan_path.is_file() else None
-        if form is None or not form.devnet or form.values.get("origin.rpc") != session.devnet_url:
-            from mosaic_tui.wizard_state import WizardForm
-
-            form = WizardForm.from_plan_dict(devnet_plan_dict(
-                DEVNET_VALIDATORS, origin_url=session.devnet_url, origin_chain_id=session.devnet_chain_id,
-                auxiliary_url=f"http://127.0.0.1:{session.auxiliary_port}"))
-        session.form = form
-        self.goto("prerequisites")
+        if not session.resuming:
+            form = self._load_form(session.devnet_plan_path) if session.devnet_plan_path.is_file() else None
+            session.form = session.devnet_form(form)
+        self.goto("review" if session.resuming else "prerequisites")
 
     def on_rpc_checked(self, message: RpcChecked) -> None:
         self.session.connected[message.field] = message.check
@@ -333,10 +303,12 @@ class MosaicApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that died of an unexpected error: say so instead of crashing the app."""
-        if event.state.name != "ERROR" or self.deployment.worker_failed(event.worker):
+        from mosaic_tui.errors import report
+
+        if event.state.name != "ERROR" or event.worker.error is None or self.deployment.worker_failed(event.worker):
             return
-        error = event.worker.error
-        self.notify(f"{type(error).__name__}: {error}", title="Unexpected error", severity="error", timeout=15)
+        said = report(event.worker.error)
+        self.notify(escape(said.text()), title=said.title, severity="error", timeout=15)
 
     # -- quitting, panels, the command palette ----------------------------------------------------
 
@@ -385,7 +357,7 @@ class MosaicApp(App[None]):
         self._open_status(exit_on_close=False)
 
     def _open_status(self, exit_on_close: bool) -> None:
-        from mosaic_tui.errors import MosaicError
+        from mosaic_tui.errors import MosaicError, report
         from mosaic_tui.plan import load_plan
         from mosaic_tui.screens.status import ValidatorStatusScreen
 
@@ -396,10 +368,12 @@ class MosaicApp(App[None]):
         try:
             plan = session.form.to_plan() if session.form is not None else load_plan(path)
         except MosaicError as error:
+            said = report(error)
             if exit_on_close:
-                self.exit(message=f"error: {error}")
+                self.exit(message=said.cli_text())
             else:
-                self.notify(f"The status panel needs a valid plan first: {error}", severity="warning", timeout=8)
+                self.notify(escape(f"The status panel needs a valid plan first: {said.text()}"), severity="warning",
+                            timeout=8)
             return
         self.push_screen(ValidatorStatusScreen(plan, path, exit_on_close=exit_on_close))
 

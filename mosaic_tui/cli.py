@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mosaic_tui.errors import MosaicError
+from mosaic_tui.errors import MosaicError, report
 
 if TYPE_CHECKING:
     from mosaic_tui.journal import Journal
@@ -83,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     tools = commands.add_parser("tools", help="install or locate the pinned anvil and solc-js (and geth for the tests)")
     tools_commands = tools.add_subparsers(dest="tools_command", metavar="ACTION", required=True)
-    tools_commands.add_parser("install", help="install anvil and solc-js from npm into the user cache, and build "
-                                              "the tests' geth with go install where Go is present")
+    tools_commands.add_parser("install", help="install anvil and solc-js from npm into the user cache, and the "
+                                              "tests' ganache (npm) and geth (go install, where Go is present)")
     tools_commands.add_parser("path", help="print where the tools are")
 
     contracts = commands.add_parser("contracts", help="compile the Solidity contracts or check the artifacts")
@@ -100,13 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--devnet", action="store_true", help="start a local devnet and deploy a generated plan on it")
     deploy.add_argument("--validators", type=_positive_int, default=4, help="validators of the devnet plan (default 4)")
     deploy.add_argument("--block-time", type=_block_time, default=None,
-                        help="devnet seconds per block (default: a block per transaction)")
+                        help="devnet seconds per block (default 1, or a block per transaction with --no-validators)")
     deploy.add_argument("--confirmations", type=_confirmations, default=None,
                         help="devnet: origin blocks on top of the set-up block before it is used, or 'finalized' "
                              "(default 0)")
     deploy.add_argument("--out", type=Path, default=Path("out"), help="devnet: where the plan, journal and exports go")
     deploy.add_argument("--origin-port", type=_port, default=8545, help="devnet origin port (default 8545)")
     deploy.add_argument("--auxiliary-port", type=_port, default=8546, help="devnet auxiliary port (default 8546)")
+    deploy.add_argument("--no-validators", action="store_true",
+                        help="devnet: do not start a validator node per validator")
     deploy.add_argument("--yes", action="store_true", help="send without asking after the preflight")
     deploy.add_argument("--dry-run", action="store_true", help="run the preflight, show the plan's transactions, send nothing")
     deploy.add_argument("--max-inflight", type=_positive_int, default=None,
@@ -116,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("plan", type=Path)
     status.add_argument("--once", action="store_true", help="print one table and exit (default on a non-terminal)")
     status.add_argument("--watch", action="store_true", help="open the live status panel")
+    status.add_argument("--json", action="store_true", help="with --once: the snapshot as JSON, for scripts")
 
     export = commands.add_parser("export", help="write rum.toml, the env files and deployment.toml from the journal")
     export.add_argument("plan", type=Path)
@@ -129,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--deployment", type=Path, default=None, help="with --validator and no journal here: the "
                         "coordinator's deployment.toml (default: the plan's out_dir)")
 
-    validator = commands.add_parser("validator", help="a validator's own commands, on its own machine")
+    validator = commands.add_parser("validator", help="a validator's own commands: its stake, its node (our rum)")
     validator_commands = validator.add_subparsers(dest="validator_command", metavar="ACTION", required=True)
     stake = validator_commands.add_parser("stake", help="an external validator approves and stakes with its own key")
     stake.add_argument("plan", type=Path)
@@ -145,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "another signer, send nothing")
     signing.add_argument("--signed", type=Path, default=None, help="broadcast what the other signer produced")
     stake.add_argument("--yes", action="store_true", help="send without asking once the checks passed")
+
+    validator_run = validator_commands.add_parser("run", help="run the validator node of one env file (rum-N-*.env)")
+    validator_run.add_argument("env_file", type=Path, metavar="ENV_FILE")
 
     verify = commands.add_parser("verify", help="check a finished deployment on both chains")
     verify.add_argument("plan", type=Path)
@@ -187,13 +193,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "genesis": _genesis}[args.command]
         return handler(args)
     except MosaicError as error:
-        from mosaic_tui.redact import redact
-
-        print(f"error: {redact(str(error))}", file=sys.stderr, flush=True)
-        return error.exit_code
+        said = report(error)
+        print(said.cli_text(), file=sys.stderr, flush=True)
+        return said.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        from mosaic_tui.chain.rpc import rpc_error_sentence
+
+        sentence = rpc_error_sentence(error)  # a node's error answer: its words, not web3's raw dict
+        if sentence is None:
+            raise
+        from mosaic_tui.redact import redact
+
+        print(f"error: a node refused a request: {redact(sentence)}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
 
 
 def _deploy(args: argparse.Namespace) -> int:
@@ -212,7 +227,10 @@ def _deploy(args: argparse.Namespace) -> int:
     devnet_dir = None
     if args.devnet:
         from mosaic_tui import devnet
+        from mosaic_tui.validator.launch import validators_wanted
 
+        if args.block_time is None and not args.no_validators and validators_wanted():
+            args.block_time = 1.0  # validators need chains that make blocks without being sent transactions
         devnet_dir = devnet.default_dir()
         node = devnet.up(devnet_dir, port=args.origin_port, block_time=args.block_time)
         plan_path = args.out / "mosaic-plan.toml"
@@ -243,6 +261,12 @@ def _deploy(args: argparse.Namespace) -> int:
     _say(f"deployment complete: {printer.sent} transactions sent in this run; files in {ctx.out_dir}")
     _rum_commands(ctx.plan, ctx.journal.outputs(), ctx.out_dir)
     if args.devnet:
+        from mosaic_tui.validator.launch import start_devnet_validators, validators_wanted
+
+        if not args.no_validators and validators_wanted():
+            assert devnet_dir is not None
+            for entry in start_devnet_validators(devnet_dir, ctx.plan, ctx.out_dir):
+                _say(f"{entry.name} node running: PID {entry.pid}, log {entry.log_path}")
         _say("the devnet keeps running for status, verify and rum; stop it with: mosaic-tui devnet down")
     return EXIT_OK
 
@@ -254,8 +278,9 @@ def _rum_commands(plan: Plan, outputs: dict[str, Any], out_dir: Path) -> None:
 
     from mosaic_tui import export
 
-    where = "rum is on PATH; start" if shutil.which("rum") else "rum is not on PATH; once installed, start"
-    _say(f"{where} each validator's node with:")
+    where = ("rum is on PATH; start each validator's node with:" if shutil.which("rum") else
+             "rum is not on PATH; each validator's node is our own (mosaic-tui validator run):")
+    _say(where)
     for index in range(len(plan.validators)):
         _say("  " + shlex.join(export.rum_command(plan, outputs, index, out_dir=out_dir)))
 
@@ -302,6 +327,10 @@ def _export_validator(args: argparse.Namespace) -> int:
 
 
 def _validator(args: argparse.Namespace) -> int:
+    if args.validator_command == "run":
+        from mosaic_tui.validator.run import run
+
+        return run(args.env_file)
     from mosaic_tui import validator_stake
     from mosaic_tui.console import ConsolePrinter
     from mosaic_tui.errors import InputError
@@ -409,6 +438,11 @@ def _status(args: argparse.Namespace) -> int:
         return EXIT_OK
     with monitor.plan_monitor(plan, journal.outputs()) as watcher:
         snapshot = watcher.snapshot()
+    if args.json:
+        import json
+
+        _say(json.dumps(monitor.snapshot_json(snapshot), indent=2))
+        return EXIT_OK
     _say(monitor.format_table(snapshot))
     return EXIT_OK
 
@@ -419,15 +453,22 @@ def _tools(args: argparse.Namespace) -> int:
 
     tools = toolchain.install(_say)
     geth: Path | str
+    ganache: Path | str
     try:
         geth = toolchain.install_geth(_say)
     except ToolchainError as error:  # only the tests run geth: say why it is missing, do not fail
         geth = "not installed (only the test suite needs it)"
         _say(f"geth: {error}")
+    try:
+        ganache = toolchain.install_ganache(_say)
+    except ToolchainError as error:
+        ganache = "not installed (only the test suite needs it)"
+        _say(f"ganache: {error}")
     if args.tools_command == "path":
         _say(f"anvil   {toolchain.anvil_path()}")
         _say(f"solc-js {tools.solc_js}")
         _say(f"geth    {geth}")
+        _say(f"ganache {ganache}")
     return EXIT_OK
 
 
@@ -473,8 +514,11 @@ def _run_wizard(args: argparse.Namespace) -> int:
     devnet_node = None
     if args.devnet:
         from mosaic_tui import devnet
+        from mosaic_tui.validator.launch import validators_wanted
 
-        devnet_node = devnet.up(devnet.default_dir(), port=args.origin_port, report=_say)
+        # The validator nodes the wizard starts need chains that make blocks on their own.
+        devnet_node = devnet.up(devnet.default_dir(), port=args.origin_port, report=_say,
+                                block_time=1.0 if validators_wanted() else None)
     from mosaic_tui.app import MosaicApp
 
     app = MosaicApp(plan_path=args.plan, devnet_url=devnet_node.rpc_url if devnet_node else None,

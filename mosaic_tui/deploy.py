@@ -64,7 +64,7 @@ def devnet_plan_dict(validators: int, *, origin_url: str, origin_chain_id: int, 
                    **({} if confirmations is None else {"confirmations": confirmations})},
         "auxiliary": {"rpc": auxiliary_url, "chain_id": auxiliary_chain_id,
                       "initial_proposer": f"dev:{DEV_PROPOSER_INDEX}", "block_time": block_time,
-                      "gas_limit": 30_000_000, "epoch_length": 10},
+                      "gas_limit": 30_000_000, "epoch_length": 3},
         "validators": [dev_validator(index) for index in range(validators)],
     }
 
@@ -124,7 +124,25 @@ def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inf
         sender = TxSender(journal, ctx.chain)
         ctx.sender = sender
         ctx.emit, ctx.should_stop = emit, should_stop
-        runner = Runner(ctx, journal, sender, emit, max_inflight=max_inflight, should_stop=should_stop)
-        runner.run_steps(build_steps(ctx) if steps is None else steps)
+        current = ["-"]
+
+        def tracked(event: events.Event) -> None:
+            if isinstance(event, events.StepStarted):
+                current[0] = event.step
+            emit(event)
+
+        ctx.emit = tracked
+        runner = Runner(ctx, journal, sender, tracked, max_inflight=max_inflight, should_stop=should_stop)
+        try:
+            runner.run_steps(build_steps(ctx) if steps is None else steps)
+        except Exception as error:
+            # A node's error answer that no step turned into words: a sentence, never web3's raw dict.
+            from mosaic_tui.chain.rpc import rpc_error_sentence
+            from mosaic_tui.errors import MosaicError, StepFailed
+
+            sentence = None if isinstance(error, MosaicError) else rpc_error_sentence(error)
+            if sentence is None:
+                raise
+            raise StepFailed(current[0], "-", f"a node refused a request: {sentence}") from None
     finally:
         journal.unlock()

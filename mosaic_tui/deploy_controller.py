@@ -49,10 +49,8 @@ class DeploymentController:
     # -- the preflight -----------------------------------------------------------------------------
 
     def start_preflight(self) -> None:
-        """Save the form as the plan and check it against the chain (no transaction)."""
-        from mosaic_tui.errors import InputError, InputErrors
-        from mosaic_tui.journal import Journal, journal_path
-        from mosaic_tui.plan import save_plan
+        """Check the form as a plan, then (in a worker) save it and check it against the journal and the chain."""
+        from mosaic_tui.errors import InputErrors
 
         session = self.session
         assert session.form is not None
@@ -60,38 +58,41 @@ class DeploymentController:
         try:
             plan = session.form.to_plan()
         except InputErrors as errors:
-            self.app.post_message(PreflightFailed(list(errors.errors)))
+            self._failed_preflight(errors)
             return
-        path = session.active_plan_path
-        journal = Journal.load(journal_path(path)) if journal_path(path).is_file() else None
-        if journal is not None and journal.plan_digest not in (None, plan.digest()):
-            self.app.post_message(PreflightFailed([InputError(
-                "plan", f"these inputs differ from the plan whose deployment the journal {journal.path.name} "
-                        "records; go back and undo the change, or start over (the old journal is kept).")]))
-            return
-        save_plan(plan, path)
         session.preflight_running = True
         self.app.refresh_page("review")
-        self.app.run_worker(self._preflight, thread=True, exclusive=True, exit_on_error=False, group="preflight")
+        self.app.run_worker(lambda: self._preflight(plan), thread=True, exclusive=True, exit_on_error=False,
+                            group="preflight")
 
-    def _preflight(self) -> None:
+    def _preflight(self, plan: Any) -> None:
         from mosaic_tui import deploy
-        from mosaic_tui.errors import InputError, InputErrors, MosaicError
+        from mosaic_tui.errors import MosaicError
+        from mosaic_tui.journal import Journal, journal_path
+        from mosaic_tui.plan import save_plan
+        from mosaic_tui.preflight import plan_changes
 
+        path = self.session.active_plan_path
         try:
-            prepared = deploy.prepare(self.session.active_plan_path, passphrase=self._ask_passphrase,
-                                      devnet_dir=self.devnet_dir())
-        except InputErrors as errors:
-            self.app.post_message(PreflightFailed(list(errors.errors)))
-            return
-        except InputError as error:
-            self.app.post_message(PreflightFailed([error]))
-            return
+            if journal_path(path).is_file():
+                # A change the journal's deployment cannot take is refused naming the field, before the file is
+                # overwritten; one it can take is accepted and shown by the preflight.
+                plan_changes(Journal.load(journal_path(path)), plan, path)
+            save_plan(plan, path)
+            prepared = deploy.prepare(path, passphrase=self._ask_passphrase, devnet_dir=self.devnet_dir())
         except MosaicError as error:
-            self.app.post_message(PreflightFailed([InputError("plan", str(error))]))
+            self._failed_preflight(error)
             return
         self.session.prepared = prepared
         self.app.post_message(PreflightCompleted(prepared.report))
+
+    def _failed_preflight(self, error: BaseException) -> None:
+        """Any error of the preflight, as the problems the Review page lists (thread-safe)."""
+        from mosaic_tui.errors import InputErrors, PassphraseRejected, report
+
+        errors = error.errors if isinstance(error, InputErrors) else [error]
+        rejected = any(isinstance(e, PassphraseRejected) for e in errors)
+        self.app.post_message(PreflightFailed(list(report(error).problems), passphrase_rejected=rejected))
 
     def preflight_completed(self, message: PreflightCompleted) -> None:
         self.session.preflight_running = False
@@ -102,7 +103,7 @@ class DeploymentController:
         session = self.session
         session.preflight_running = False
         session.preflight_problems = message.problems
-        if any("passphrase" in problem.message for problem in message.problems):
+        if message.passphrase_rejected:
             self._passphrases.clear()  # a wrong passphrase must be asked again, not reused
         if session.deploying:  # the re-check before a retry found problems: show them where they can be fixed
             session.deploying = False
@@ -111,13 +112,13 @@ class DeploymentController:
 
     def _ask_passphrase(self, ref: Any) -> str:
         """Called by the engine in a worker thread: asks in a masked field on the UI thread and waits."""
-        from mosaic_tui.errors import InputError
+        from mosaic_tui.errors import PassphraseRejected
 
         key = str(ref)
         if key not in self._passphrases:
             answer: str | None = self.app.call_from_thread(self._prompt_passphrase, ref)  # type: ignore[arg-type]
             if not answer:
-                raise InputError("passphrase", f"no passphrase was given for {ref}.")
+                raise PassphraseRejected("passphrase", f"no passphrase was given for {ref}.")
             self._passphrases[key] = answer
         return self._passphrases[key]
 
@@ -149,7 +150,7 @@ class DeploymentController:
 
     def _deploy(self, prepared: Any) -> None:
         from mosaic_tui import deploy
-        from mosaic_tui.errors import InputError, InputErrors, MosaicError, StepFailed
+        from mosaic_tui.errors import InputError, InputErrors, MosaicError, StepFailed, report
         from mosaic_tui.events import Waiting
         from mosaic_tui.wizard_run import run_steps
 
@@ -168,17 +169,15 @@ class DeploymentController:
             prepared.ctx.on_wait = prepared.ctx.origin.on_wait = on_wait
             done = run_steps(prepared, bridge, should_stop=lambda: worker.is_cancelled or self.stop_requested,
                              pause_requested=lambda: self.pause_requested)
-        except InputErrors as errors:
-            self.app.post_message(PreflightFailed(list(errors.errors)))
-        except InputError as error:
-            self.app.post_message(PreflightFailed([error]))
+        except (InputError, InputErrors) as error:  # the re-check before a retry or a resume found problems
+            self._failed_preflight(error)
         except StepFailed as failure:
             if self.stop_requested:
                 self.app.post_message(DeploymentStopped(failure.step))
             else:
                 self.app.post_message(DeploymentFailed(failure.step, failure.action, failure.reason))
         except MosaicError as error:
-            self.app.post_message(DeploymentFailed(progress.current or "-", "-", str(error)))
+            self.app.post_message(DeploymentFailed(progress.current or "-", "-", report(error).text()))
         else:
             self.app.post_message(DeploymentFinished() if done else DeploymentPaused(progress.current or "-"))
 
@@ -245,13 +244,13 @@ class DeploymentController:
 
     def worker_failed(self, worker: Worker[Any]) -> bool:
         """A preflight or deployment worker died of an unexpected error: report it like any failure."""
-        from mosaic_tui.errors import InputError
+        from mosaic_tui.errors import report
 
-        if worker.state != WorkerState.ERROR or worker.group not in ("deploy", "preflight"):
+        if worker.state != WorkerState.ERROR or worker.group not in ("deploy", "preflight") or worker.error is None:
             return False
-        reason = f"{type(worker.error).__name__}: {worker.error}"
         if worker.group == "deploy":
-            self.app.post_message(DeploymentFailed(self.session.progress.current or "-", "-", reason))
+            said = report(worker.error)
+            self.app.post_message(DeploymentFailed(self.session.progress.current or "-", "-", said.text()))
         else:
-            self.app.post_message(PreflightFailed([InputError("preflight", reason)]))
+            self._failed_preflight(worker.error)
         return True

@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -262,12 +262,99 @@ def load_record(directory: Path) -> dict[str, AnvilNode]:
 def save_record(directory: Path, nodes: dict[str, AnvilNode]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / RECORD
-    if not nodes:
+    validators = load_validators(directory)
+    if not nodes and not validators:
         path.unlink(missing_ok=True)
         return
+    _write_record(path, nodes, validators)
+
+
+def _write_record(path: Path, nodes: dict[str, AnvilNode], validators: dict[str, ValidatorProcess]) -> None:
+    document: dict[str, Any] = {"nodes": {n: node.record() for n, node in nodes.items()}}
+    if validators:
+        document["validators"] = {n: asdict(v) for n, v in validators.items()}
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"nodes": {n: node.record() for n, node in nodes.items()}}, indent=2))
+    temporary.write_text(json.dumps(document, indent=2))
     os.replace(temporary, path)
+
+
+# --- validator nodes (`mosaic-tui validator run`) started with a devnet ------------------------------
+
+VALIDATORS_OFF_ENV = "MOSAIC_TUI_NO_VALIDATORS"  # set (to anything) and no devnet starts validator nodes
+
+
+@dataclass
+class ValidatorProcess:
+    """A detached `mosaic-tui validator run ENV_FILE` that this program started for a devnet."""
+
+    name: str
+    pid: int
+    env_file: str
+    log_path: str
+
+    def is_ours(self) -> bool:
+        cmd = _cmdline(self.pid)
+        return pid_alive(self.pid) and "validator" in cmd and "run" in cmd and self.env_file in cmd
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM (the node finishes its duty and exits cleanly), then SIGKILL if it lingers."""
+        if not self.is_ours():
+            return
+        os.kill(self.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while pid_alive(self.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if pid_alive(self.pid):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, os.WNOHANG)
+
+
+def load_validators(directory: Path) -> dict[str, ValidatorProcess]:
+    path = directory / RECORD
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+        return {name: ValidatorProcess(**entry) for name, entry in data.get("validators", {}).items()}
+    except (ValueError, KeyError, TypeError) as error:
+        raise DevnetError(f"{path} is not a devnet record this program wrote ({error}); remove it.", 2) from None
+
+
+def start_validator(directory: Path, name: str, env_file: Path,
+                    env: dict[str, str] | None = None) -> ValidatorProcess:
+    """Start one validator node, detached, logging to <devnet>/<name>.log, and record it."""
+    import sys
+
+    directory.mkdir(parents=True, exist_ok=True)
+    log_path = directory / f"{name}.log"
+    env_path = str(env_file.resolve())
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "mosaic_tui.cli", "validator", "run", env_path],
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True, env={**os.environ, **(env or {})})
+    entry = ValidatorProcess(name, process.pid, env_path, str(log_path))
+    validators = load_validators(directory)
+    validators[name] = entry
+    _write_record(directory / RECORD, load_record(directory), validators)
+    return entry
+
+
+def stop_validators(directory: Path, report: toolchain.Report = toolchain._quiet,
+                    names: Sequence[str] | None = None) -> int:
+    validators = load_validators(directory)
+    stopped = 0
+    for name, entry in list(validators.items()):
+        if names is not None and name not in names:
+            continue
+        if entry.is_ours():
+            entry.stop()
+            stopped += 1
+            report(f"stopped {name} (PID {entry.pid})")
+        del validators[name]
+    if (directory / RECORD).is_file():
+        _write_record(directory / RECORD, load_record(directory), validators)
+    return stopped
 
 
 def running_nodes(directory: Path) -> tuple[dict[str, AnvilNode], list[str]]:
@@ -327,7 +414,8 @@ def add_node(directory: Path, node: AnvilNode) -> None:
 
 
 def down(directory: Path, report: toolchain.Report = toolchain._quiet) -> int:
-    """Stop exactly the recorded nodes; returns how many were stopped."""
+    """Stop exactly the recorded nodes (validator nodes first); returns how many were stopped."""
+    validators = stop_validators(directory, report)
     alive, stale = running_nodes(directory)
     for line in stale:
         report(line)
@@ -335,9 +423,9 @@ def down(directory: Path, report: toolchain.Report = toolchain._quiet) -> int:
         node.stop()
         report(f"stopped {name} node (PID {node.pid}, port {node.port})")
     save_record(directory, {})
-    if not alive and not stale:
+    if not alive and not stale and not validators:
         report(f"no devnet is running from {directory}")
-    return len(alive)
+    return len(alive) + validators
 
 
 def status(directory: Path) -> list[dict[str, Any]]:
@@ -354,4 +442,7 @@ def status(directory: Path) -> list[dict[str, Any]]:
                 block = None
         rows.append({"name": name, "pid": node.pid, "url": node.rpc_url, "chain_id": node.chain_id,
                      "running": running, "block": block})
+    for name, entry in load_validators(directory).items():
+        rows.append({"name": name, "pid": entry.pid, "url": "-", "chain_id": "-", "running": entry.is_ours(),
+                     "block": None})
     return rows

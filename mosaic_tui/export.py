@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -296,14 +297,19 @@ def rum_env(plan: Plan, outputs: Mapping[str, Any], validator: int | ValidatorPl
 
 def rum_command(plan: Plan, outputs: Mapping[str, Any], validator: int | ValidatorPlan, *,
                 out_dir: str | os.PathLike[str] | None = None) -> list[str]:
-    """The command that starts rum with this validator's env file (exported into the environment).
+    """The command that starts this validator's node: rum with the env file exported into its
+    environment where rum is on PATH, otherwise our own node, `mosaic-tui validator run ENV_FILE`.
 
     The env file's path is absolute and so holds a slash: `.` would otherwise search PATH for it.
     Raises MissingOutput, as the export does, while the deployment is unfinished: rum cannot run yet.
     """
     rum_document(plan, outputs)
     env_path = os.path.abspath(Path(out_dir if out_dir is not None else plan.out_dir) / env_file_name(plan, validator))
-    return ["sh", "-ac", '. "$1" && exec "$2"', "rum", env_path, shutil.which("rum") or "rum"]
+    rum = shutil.which("rum")
+    if rum is None:
+        ours = shutil.which("mosaic-tui")
+        return [*([ours] if ours else [sys.executable, "-m", "mosaic_tui.cli"]), "validator", "run", env_path]
+    return ["sh", "-ac", '. "$1" && exec "$2"', "rum", env_path, rum]
 
 
 def write_exports(out_dir: str | os.PathLike[str], plan: Plan, outputs: Mapping[str, Any]) -> list[Path]:

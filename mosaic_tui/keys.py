@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mosaic_tui import redact
-from mosaic_tui.errors import InputError
+from mosaic_tui.errors import InputError, PassphraseRejected
 from mosaic_tui.fsio import atomic_write
 from mosaic_tui.keyref import KeyRef
 
@@ -211,7 +211,7 @@ def _keystore_signer(ref: KeyRef, field: str, base: Path, passphrase: Passphrase
     try:
         key = Account.decrypt(keystore, secret)
     except ValueError:
-        raise InputError(field, f"the passphrase does not open the keystore {path}.") from None
+        raise PassphraseRejected(field, f"the passphrase does not open the keystore {path}.") from None
     except Exception:
         raise InputError(field, f"the keystore file {path} is not a valid Ethereum keystore.") from None
     return _from_private_key(key)
@@ -237,7 +237,7 @@ def env_passphrase(ref: KeyRef, base: Path = Path(".")) -> str:
         return secret
     if PASSPHRASE_ENV in _env_passphrases:
         return _env_passphrases[PASSPHRASE_ENV]
-    raise InputError("passphrase", f"{ref} is an encrypted keystore; set {own} (or {PASSPHRASE_ENV} for every "
+    raise PassphraseRejected("passphrase", f"{ref} is an encrypted keystore; set {own} (or {PASSPHRASE_ENV} for every "
                                    f"keystore) to its passphrase, put it in {beside.name} beside it (mode 0600), "
                                    "or run the wizard, which asks for it.")
 
@@ -252,8 +252,9 @@ def open_signer(ref: KeyRef, field: str, *, base: Path = Path("."), passphrase: 
     if ref.kind == "keystore":
         return _keystore_signer(ref, field, base, passphrase)
     if ref.kind == "external":
-        raise InputError(field, "is external: only the validator holds this key and signs with it on its own "
-                                "machine (mosaic-tui validator stake); this run cannot open it.")
+        raise InputError(field, "is external: only the validator holds this key, on its own machine, where it "
+                                "names it itself (mosaic-tui validator stake --key, mosaic-tui export PLAN "
+                                "--validator N --key ... --auxiliary-key ...); this run cannot open it.")
     if node_address is None:
         raise InputError(field, "'node' needs the account's address: the node must hold it unlocked.")
     return NodeSigner(node_address)

@@ -98,9 +98,12 @@ class PreflightCompleted(Message):
 
 @dataclass
 class PreflightFailed(Message):
-    """The preflight (or loading the plan) found problems; each an InputError with field and message."""
+    """The preflight (or loading the plan) found problems: errors.Problem, each a field (or None) and a sentence.
+
+    `passphrase_rejected`: a keystore passphrase was wrong or not given, so it is asked again, not reused."""
 
     problems: list[Any]
+    passphrase_rejected: bool = False
 
 
 @dataclass

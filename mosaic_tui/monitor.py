@@ -26,9 +26,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from eth_utils import keccak
+
 from mosaic_tui import units
 from mosaic_tui.chain.batch import (
-    DEFAULT_CHUNK,
     DEFAULT_TIMEOUT,
     AbiFunction,
     BatchClient,
@@ -40,7 +41,15 @@ from mosaic_tui.chain.batch import (
 from mosaic_tui.contracts import load_artifact
 
 # The outputs (COMMON.md "Deployment outputs") the monitor reads from.
-ADDRESS_KEYS = ("ost", "stake", "polling_place", "proposer_set")
+ADDRESS_KEYS = ("ost", "stake", "polling_place", "proposer_set", "origin_core", "origin_block_store",
+                "auxiliary_block_store", "kernel_gateway")
+# Gas of one PollingPlace vote as the validator node sends it (a vote that justifies costs up to
+# about 135,000; benchmarks/validator_finality.py measures it), for the runway column.
+VOTE_GAS = 135_000
+SILENT_EPOCHS = 2  # a validator this many checkpoints behind the others is called silent
+STALL_EPOCHS = 4  # finality this many epochs behind the chain's head is called stalled ...
+STALL_BLOCKS = 20  # ... and at least this many blocks (short devnet epochs finalise in bursts)
+DAY = 86_400
 
 
 class PlannedValidator(Protocol):
@@ -71,6 +80,38 @@ class ValidatorStatus:
     in_polling_place: bool | None = None
     polling_place_weight: int | None = None  # 0 when PollingPlace does not list it
     in_proposer_set: bool | None = None
+    last_vote: int | None = None  # PollingPlace.lastTargetHeight on auxiliary checkpoints
+    last_origin_vote: int | None = None  # ... and on origin checkpoints
+    votes_missed: int | None = None  # auxiliary checkpoints behind the validator that voted highest
+    runway: int | None = None  # votes its base coin still pays for at the current gas price
+
+
+@dataclass(frozen=True)
+class Finality:
+    """One chain's checkpoints as its block store on the auxiliary chain holds them (heights)."""
+
+    chain: str
+    epoch_length: int | None = None
+    reported: int | None = None
+    justified: int | None = None
+    finalised: int | None = None
+    head: int | None = None  # the chain's own latest block
+    lag_blocks: int | None = None  # head - finalised
+    lag_seconds: int | None = None  # age of the finalised checkpoint at the head's time
+
+
+@dataclass(frozen=True)
+class MetaStatus:
+    """The meta-blockchain: finality on both chains, meta-blocks on origin, kernels on both."""
+
+    origin: Finality
+    auxiliary: Finality
+    committed_height: int | None = None  # OriginCore.head().height; None before the first commit
+    open_kernel: int | None = None  # OriginCore.openKernelHeight()
+    active_kernel: int | None = None  # KernelGateway.activeKernelHeight(); None before K0 is proven
+    gas_price: int | None = None  # the auxiliary chain's gas price (eth_gasPrice)
+    total_weight: int | None = None  # PollingPlace weights, all validators
+    voting_weight: int | None = None  # ... of those not silent
 
 
 @dataclass(frozen=True)
@@ -100,10 +141,16 @@ class Snapshot:
     taken_at: float = 0.0  # time.time() when the snapshot was complete
     seconds: float = 0.0  # how long taking it took
     http_requests: int = 0
+    meta: MetaStatus | None = None
+    votes_per_day: float | None = None  # checkpoints a validator votes on per day, both chains
 
     @property
     def errors(self) -> list[str]:
         return [*self.origin.errors, *self.auxiliary.errors]
+
+    @property
+    def warnings(self) -> list[str]:
+        return snapshot_warnings(self)
 
 
 @functools.cache
@@ -162,6 +209,10 @@ def _checksummed(addresses: Sequence[str]) -> tuple[str, ...]:
     return tuple(units.checksum_address(address.removeprefix("0x")) for address in addresses)
 
 
+def _put(mapping: dict[str, Any], key: str) -> Callable[[Any], None]:
+    return lambda value: mapping.__setitem__(key, value)
+
+
 def _setter(column: list[Any], index: int) -> Callable[[Any], None]:
     return lambda value: column.__setitem__(index, value)
 
@@ -184,8 +235,10 @@ class Monitor:
     """
 
     def __init__(self, origin_url: str, auxiliary_url: str | None, validators: Sequence[PlannedValidator],
-                 addresses: Mapping[str, Any], *, timeout: float = DEFAULT_TIMEOUT, chunk: int = DEFAULT_CHUNK) -> None:
+                 addresses: Mapping[str, Any], *, timeout: float = DEFAULT_TIMEOUT, chunk: int | None = None,
+                 votes_per_day: float | None = None) -> None:
         self.validators = tuple(validators)
+        self.votes_per_day = votes_per_day
         self.addresses = dict(addresses)
         self._origin = BatchClient(origin_url, timeout=timeout, chunk=chunk)
         self._auxiliary = BatchClient(auxiliary_url, timeout=timeout, chunk=chunk) if auxiliary_url else None
@@ -209,20 +262,66 @@ class Monitor:
         before = self._requests_sent()
         origin_future = self._pool.submit(self._read_origin, batched)
         auxiliary_future = self._pool.submit(self._read_auxiliary, batched)
-        origin, origin_columns, kernel_height = origin_future.result()
-        auxiliary, auxiliary_columns, proposers = auxiliary_future.result()
+        origin, origin_columns, kernel_height, origin_meta = origin_future.result()
+        auxiliary, auxiliary_columns, proposers, auxiliary_meta = auxiliary_future.result()
+        columns = origin_columns | auxiliary_columns
+        meta = self._meta(origin, auxiliary, origin_meta, auxiliary_meta, columns, batched)
         rows = tuple(
             ValidatorStatus(index, v.origin_address, v.auxiliary_address, v.stake,
-                            **{key: column[index] for key, column in (origin_columns | auxiliary_columns).items()})
+                            **{key: column[index] for key, column in columns.items()})
             for index, v in enumerate(self.validators))
         return Snapshot(rows, origin, auxiliary, kernel_height, proposers, time.time(),
-                        time.perf_counter() - started, self._requests_sent() - before)
+                        time.perf_counter() - started, self._requests_sent() - before, meta, self.votes_per_day)
+
+    def _meta(self, origin: ChainStatus, auxiliary: ChainStatus, origin_meta: dict[str, Any],
+              auxiliary_meta: dict[str, Any], columns: dict[str, list[Any]], batched: bool) -> MetaStatus | None:
+        """Finality, meta-blocks and kernels; fills the vote columns (missed votes, runway) in `columns`."""
+        if not origin_meta and not auxiliary_meta:
+            return None
+        finality = {}
+        for name, chain, client in (("origin", origin, self._origin), ("auxiliary", auxiliary, self._auxiliary)):
+            store = auxiliary_meta.get(f"store {name}", {})
+            head, finalised = chain.block_number, store.get("finalised")
+            lag_blocks = head - finalised if head is not None and finalised is not None else None
+            lag_seconds = None
+            if lag_blocks is not None and client is not None and chain.block_timestamp is not None:
+                stamp = _block_timestamp(client, finalised, batched)
+                lag_seconds = max(0, chain.block_timestamp - stamp) if stamp is not None else None
+            justified = store.get("justified")
+            if finalised is not None and (justified is None or justified < finalised):
+                justified = finalised
+            finality[name] = Finality(name, store.get("epoch"), store.get("reported"), justified, finalised, head,
+                                      lag_blocks, lag_seconds)
+        votes = columns.get("last_vote", [])
+        known = [vote for vote in votes if vote is not None]
+        epoch = finality["auxiliary"].epoch_length or 1
+        weights = columns.get("polling_place_weight", [None] * len(votes))
+        voting = 0
+        for index, vote in enumerate(votes):
+            if vote is None:
+                continue
+            missed = (max(known) - vote) // epoch
+            columns["votes_missed"][index] = missed
+            if missed < SILENT_EPOCHS:
+                voting += weights[index] or 0
+        price = auxiliary_meta.get("gas_price")
+        if price:
+            for index, balance in enumerate(columns.get("base_coin_balance", [])):
+                if balance is not None:
+                    columns["runway"][index] = balance // (VOTE_GAS * price)
+        head = origin_meta.get("head")
+        committed = int(head[0]) if head is not None and bytes(head[1]) != bytes(32) else None
+        active = self._active_kernel(auxiliary_meta)
+        total = auxiliary_meta.get("total_weight")
+        return MetaStatus(finality["origin"], finality["auxiliary"], committed, origin_meta.get("open_kernel"),
+                          active, price, total, voting if known else None)
 
     def _requests_sent(self) -> int:
         return self._origin.http_requests + (self._auxiliary.http_requests if self._auxiliary else 0)
 
-    def _read_origin(self, batched: bool) -> tuple[ChainStatus, dict[str, list[Any]], int | None]:
+    def _read_origin(self, batched: bool) -> tuple[ChainStatus, dict[str, list[Any]], int | None, dict[str, Any]]:
         count = len(self.validators)
+        meta: dict[str, Any] = {}
         columns: dict[str, list[Any]] = {"stake_weight": [None] * count, "ost_balance": [None] * count,
                                          "eth_balance": [None] * count}
         stake, ost = self.addresses.get("stake"), self.addresses.get("ost")
@@ -230,9 +329,15 @@ class Monitor:
         try:
             status, errors = _read_head(self._origin, "origin", batched)
             if status.block_number is None:
-                return status.with_errors(errors), columns, None
+                return status.with_errors(errors), columns, None, meta
             block = status.block_number
             reads = _Round("origin")
+            core = self.addresses.get("origin_core")
+            if core:
+                reads.call("OriginCore.head", core, _function("OriginCore", "head"), (), block,
+                           lambda value: meta.__setitem__("head", value))
+                reads.call("OriginCore.openKernelHeight", core, _function("OriginCore", "openKernelHeight"), (), block,
+                           lambda value: meta.__setitem__("open_kernel", value))
             if stake:
                 reads.call("Stake.openHeight", stake, _function("Stake", "openHeight"), (), block,
                            lambda value: heights.__setitem__("open", value))
@@ -251,24 +356,30 @@ class Monitor:
                                  _setter(columns["stake_weight"], index))
                 errors += weights.send(self._origin, batched)
         except RpcTransportError as error:
-            return ChainStatus("origin", self._origin.url, errors=(f"origin chain: {error}",)), _unknown(columns), None
-        return status.with_errors(errors), columns, heights.get("open")
+            return (ChainStatus("origin", self._origin.url, errors=(f"origin chain: {error}",)), _unknown(columns), None,
+                    {})
+        return status.with_errors(errors), columns, heights.get("open"), meta
 
-    def _read_auxiliary(self, batched: bool) -> tuple[ChainStatus, dict[str, list[Any]], tuple[str, ...] | None]:
+    def _read_auxiliary(self, batched: bool
+                        ) -> tuple[ChainStatus, dict[str, list[Any]], tuple[str, ...] | None, dict[str, Any]]:
         count = len(self.validators)
         columns: dict[str, list[Any]] = {"base_coin_balance": [None] * count, "in_polling_place": [None] * count,
-                                         "polling_place_weight": [None] * count, "in_proposer_set": [None] * count}
+                                         "polling_place_weight": [None] * count, "in_proposer_set": [None] * count,
+                                         "last_vote": [None] * count, "last_origin_vote": [None] * count,
+                                         "votes_missed": [None] * count, "runway": [None] * count}
+        meta: dict[str, Any] = {}
         client = self._auxiliary
         if client is None:
-            return ChainStatus("auxiliary", None), columns, None
+            return ChainStatus("auxiliary", None), columns, None, meta
         polling_place, proposer_set = self.addresses.get("polling_place"), self.addresses.get("proposer_set")
         found: dict[str, Any] = {}
         try:
             status, errors = _read_head(client, "auxiliary", batched)
             if status.block_number is None:
-                return status.with_errors(errors), columns, None
+                return status.with_errors(errors), columns, None, meta
             block = status.block_number
             reads = _Round("auxiliary")
+            self._meta_reads(reads, block, columns, meta)
             if polling_place:
                 reads.call("PollingPlace.getValidators", polling_place, _function("PollingPlace", "getValidators"),
                            (), block, lambda decoded: found.__setitem__("polling", decoded))
@@ -279,8 +390,17 @@ class Monitor:
                 reads.balance("eth_getBalance", validator.auxiliary_address, block,
                               _setter(columns["base_coin_balance"], index))
             errors += reads.send(client, batched)
+            heads = _Round("auxiliary")
+            for name in ("origin", "auxiliary"):
+                store, found_store = self.addresses.get(f"{name}_block_store"), meta.get(f"store {name}")
+                if store and found_store is not None and "head" in found_store:
+                    heads.call(f"{name} block store heightOf", store, _function("OriginBlockStore", "heightOf"),
+                               (found_store["head"],), block,
+                               _put(found_store, "reported"))
+            errors += heads.send(client, batched)
         except RpcTransportError as error:
-            return ChainStatus("auxiliary", client.url, errors=(f"auxiliary chain: {error}",)), _unknown(columns), None
+            return (ChainStatus("auxiliary", client.url, errors=(f"auxiliary chain: {error}",)), _unknown(columns), None,
+                    {})
         if "polling" in found:
             listed, weights = found["polling"]
             weight_of = {address.lower(): weight for address, weight in zip(listed, weights, strict=True)}
@@ -293,7 +413,70 @@ class Monitor:
             members = {address.lower() for address in proposers}
             for index, validator in enumerate(self.validators):
                 columns["in_proposer_set"][index] = validator.auxiliary_address.lower() in members
-        return status.with_errors(errors), columns, proposers
+        return status.with_errors(errors), columns, proposers, meta
+
+    def _meta_reads(self, reads: _Round, block: int, columns: dict[str, list[Any]], meta: dict[str, Any]) -> None:
+        """Block stores, kernel gateway, gas price and each validator's last votes, in the same round."""
+        for name in ("origin", "auxiliary"):
+            store = self.addresses.get(f"{name}_block_store")
+            if not store:
+                continue
+            found: dict[str, Any] = {}
+            meta[f"store {name}"] = found
+            for label, key in (("head", "head"), ("latestFinalisedHeight", "finalised"), ("epochLength", "epoch")):
+                reads.call(f"{name} block store {label}", store, _function("OriginBlockStore", label), (), block,
+                           _put(found, key))
+            reads.add(f"{name} block store justifications", ("eth_getLogs", [{
+                "address": store, "fromBlock": hex(max(0, block - JUSTIFIED_LOOKBACK)), "toBlock": hex(block),
+                "topics": ["0x" + _JUSTIFIED_TOPIC.hex()]}]), _highest_justified,
+                _put(found, "justified"))
+        gateway = self.addresses.get("kernel_gateway")
+        if gateway:
+            reads.call("KernelGateway.getActiveKernelHash", gateway, _function("KernelGateway", "getActiveKernelHash"),
+                       (), block, lambda value: meta.__setitem__("active_hash", value))
+            reads.call("KernelGateway.activeKernelHeight", gateway, _function("KernelGateway", "activeKernelHeight"),
+                       (), block, lambda value: meta.__setitem__("active_height", value))
+        reads.add("eth_gasPrice", ("eth_gasPrice", []), _quantity, lambda value: meta.__setitem__("gas_price", value))
+        place = self.addresses.get("polling_place")
+        if place:
+            reads.call("PollingPlace.totalWeight", place, _function("PollingPlace", "totalWeight"), (), block,
+                       _put(meta, "total_weight"))
+        identifiers = (("last_vote", self.addresses.get("core_identifier")),
+                       ("last_origin_vote", self.addresses.get("origin_core_identifier")))
+        if place:
+            for column, identifier in identifiers:
+                if not identifier:
+                    continue
+                for index, validator in enumerate(self.validators):
+                    reads.call("PollingPlace.lastTargetHeight", place, _function("PollingPlace", "lastTargetHeight"),
+                               (bytes.fromhex(identifier[2:]), validator.auxiliary_address), block,
+                               _setter(columns[column], index))
+
+    @staticmethod
+    def _active_kernel(meta: dict[str, Any]) -> int | None:
+        if "active_hash" not in meta or bytes(meta["active_hash"]) == bytes(32):
+            return None
+        return meta.get("active_height")
+
+
+JUSTIFIED_LOOKBACK = 5_000  # auxiliary blocks searched for the latest CheckpointJustified event
+_JUSTIFIED_TOPIC = keccak(text="CheckpointJustified(bytes32,bytes32,uint256)")
+
+
+def _highest_justified(logs: Any) -> int | None:
+    heights = [int(entry["data"][2:66], 16) for entry in logs if len(entry.get("data", "")) >= 66]
+    return max(heights) if heights else None
+
+
+def _block_timestamp(client: BatchClient, number: int, batched: bool) -> int | None:
+    try:
+        answers = client.run([("eth_getBlockByNumber", [hex(number), False])], batched=batched)
+    except RpcTransportError:
+        return None
+    answer = answers[0]
+    if isinstance(answer, RpcFailure) or not isinstance(answer, dict):
+        return None
+    return _quantity(answer["timestamp"])
 
 
 def _unknown(columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
@@ -303,7 +486,7 @@ def _unknown(columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
 
 def take_snapshot(origin_url: str, auxiliary_url: str | None, validators: Sequence[PlannedValidator],
                   addresses: Mapping[str, Any], *, batched: bool = True, timeout: float = DEFAULT_TIMEOUT,
-                  chunk: int = DEFAULT_CHUNK) -> Snapshot:
+                  chunk: int | None = None) -> Snapshot:
     """One snapshot over fresh connections (use `Monitor` to refresh repeatedly)."""
     with Monitor(origin_url, auxiliary_url, validators, addresses, timeout=timeout, chunk=chunk) as monitor:
         return monitor.snapshot(batched=batched)
@@ -316,19 +499,77 @@ def monitor_addresses(plan: Any, outputs: Mapping[str, Any]) -> dict[str, str]:
     ost = getattr(plan.origin, "ost", None)
     if "ost" not in found and ost and not getattr(plan, "deploys_ost", False):
         found["ost"] = ost
+    if "polling_place" in found:
+        # The chains votes name (contracts/README.md): this core, and origin as 8 bytes of chain id + 12 zeros.
+        found["core_identifier"] = plan.core_identifier
+        found["origin_core_identifier"] = "0x" + plan.origin.chain_id.to_bytes(8, "big").hex() + "00" * 12
     return found
+
+
+def votes_per_day(plan: Any) -> float | None:
+    """Checkpoints a validator votes on per day: one per auxiliary epoch, and about as many on origin."""
+    epoch, block_time = getattr(plan.auxiliary, "epoch_length", None), getattr(plan.auxiliary, "block_time", None)
+    if not epoch or not block_time:
+        return None
+    return 2 * DAY / (epoch * block_time)
 
 
 def plan_monitor(plan: Any, outputs: Mapping[str, Any], **options: Any) -> Monitor:
     """A Monitor for a plan and its journal's outputs (step 3 may have recorded the auxiliary RPC)."""
     auxiliary_url = outputs.get("auxiliary_rpc") or plan.auxiliary.rpc
+    options.setdefault("votes_per_day", votes_per_day(plan))
     return Monitor(plan.origin.rpc, auxiliary_url, plan.validators, monitor_addresses(plan, outputs), **options)
+
+
+# --- warnings ------------------------------------------------------------------------------------
+
+
+def snapshot_warnings(snapshot: Snapshot) -> list[str]:
+    """What an operator must look at: silent validators, short runways, stalled finality (and why)."""
+    found: list[str] = []
+    meta = snapshot.meta
+    for row in snapshot.rows:
+        if row.in_polling_place and row.votes_missed is not None and row.votes_missed >= SILENT_EPOCHS:
+            found.append(f"validator {row.index + 1} ({row.auxiliary_address}) is silent: {row.votes_missed} "
+                         f"checkpoints behind (last vote at {row.last_vote}).")
+        if row.in_polling_place and row.runway is not None and snapshot.votes_per_day and \
+                row.runway < snapshot.votes_per_day:
+            found.append(f"validator {row.index + 1} ({row.auxiliary_address}) has base coin for {row.runway} more "
+                         f"votes, under a day ({snapshot.votes_per_day:.0f} a day).")
+    if meta is not None:
+        for finality in (meta.auxiliary, meta.origin):
+            epoch = finality.epoch_length
+            if epoch is None or finality.lag_blocks is None or \
+                    finality.lag_blocks < max(STALL_EPOCHS * epoch, STALL_BLOCKS):
+                continue
+            why = ""
+            if meta.total_weight and meta.voting_weight is not None:
+                share = 100 * meta.voting_weight / meta.total_weight
+                if meta.voting_weight * 3 < meta.total_weight * 2:
+                    why = (f": the weight voting is {short_amount(meta.voting_weight)} of "
+                           f"{short_amount(meta.total_weight)} OST ({share:.0f} %), below the 2/3 needed")
+                else:
+                    why = f" although {share:.0f} % of the weight votes: check that headers are reported"
+            found.append(f"{finality.chain} finality stalled at checkpoint {finality.finalised}, "
+                         f"{finality.lag_blocks} blocks behind the head{why}.")
+    return found
+
+
+def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
+    """`status --once --json`: the snapshot as plain data, with its warnings and errors."""
+    from dataclasses import asdict
+
+    document = asdict(snapshot)
+    document["warnings"] = snapshot.warnings
+    document["errors"] = snapshot.errors
+    return document
 
 
 # --- the plain-text table of `status --once` -----------------------------------------------------
 
-HEADERS = ("#", "origin address", "auxiliary address", "stake", "OST", "ETH", "base coin", "PollingPlace", "ProposerSet")
-_RIGHT = {0, 3, 4, 5, 6}
+HEADERS = ("#", "origin address", "auxiliary address", "stake", "OST", "ETH", "base coin", "PollingPlace", "ProposerSet",
+           "last vote", "missed", "runway")
+_RIGHT = {0, 3, 4, 5, 6, 9, 10, 11}
 _DECIMALS = 4
 
 
@@ -357,7 +598,29 @@ def _row_cells(row: ValidatorStatus) -> list[str]:
     polling = _flag(row.in_polling_place,
                     f" {short_amount(row.polling_place_weight)}" if row.polling_place_weight else "")
     return [str(row.index + 1), row.origin_address, row.auxiliary_address, stake, short_amount(row.ost_balance),
-            short_amount(row.eth_balance), short_amount(row.base_coin_balance), polling, _flag(row.in_proposer_set)]
+            short_amount(row.eth_balance), short_amount(row.base_coin_balance), polling, _flag(row.in_proposer_set),
+            _number(row.last_vote), _number(row.votes_missed), _number(row.runway)]
+
+
+def _number(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def finality_line(finality: Finality) -> str:
+    """`auxiliary checkpoints: reported 120, justified 115, finalised 110, lag 12 blocks (12 s)`."""
+    lag = "-" if finality.lag_blocks is None else f"{finality.lag_blocks} blocks"
+    if finality.lag_seconds is not None:
+        lag += f" ({finality.lag_seconds} s)"
+    return (f"{finality.chain} checkpoints: reported {_number(finality.reported)}, justified "
+            f"{_number(finality.justified)}, finalised {_number(finality.finalised)}, finality lag {lag}")
+
+
+def meta_lines(meta: MetaStatus) -> list[str]:
+    committed = "none yet" if meta.committed_height is None else str(meta.committed_height)
+    active = "none" if meta.active_kernel is None else str(meta.active_kernel)
+    return [f"meta-blocks: committed height {committed}, open kernel {_number(meta.open_kernel)} on origin, "
+            f"active kernel {active} on auxiliary",
+            finality_line(meta.auxiliary), finality_line(meta.origin)]
 
 
 def _chain_line(chain: ChainStatus, now: float, extra: str) -> str:
@@ -381,19 +644,25 @@ def format_table(snapshot: Snapshot) -> str:
         planned = {row.auxiliary_address.lower() for row in snapshot.rows}
         listed = sum(1 for address in snapshot.proposers if address.lower() in planned)
         proposers = f"  proposers {len(snapshot.proposers)} ({listed} planned validators)"
-    lines = [_chain_line(snapshot.origin, now, kernel), _chain_line(snapshot.auxiliary, now, proposers),
-             "amounts: stake, OST and PollingPlace weight in OST; ETH in ether; base coin in its 18-decimal unit; "
-             "- unknown", ""]
+    lines = [_chain_line(snapshot.origin, now, kernel), _chain_line(snapshot.auxiliary, now, proposers)]
+    if snapshot.meta is not None:
+        lines += meta_lines(snapshot.meta)
+    lines += ["amounts: stake, OST and PollingPlace weight in OST; ETH in ether; base coin in its 18-decimal unit; "
+              "last vote: auxiliary checkpoint; runway: votes the base coin pays for; - unknown", ""]
     table = [list(HEADERS), *(_row_cells(row) for row in snapshot.rows)]
     widths = [max(len(cells[column]) for cells in table) for column in range(len(HEADERS))]
     for cells in table:
         lines.append("  ".join(cell.rjust(width) if column in _RIGHT else cell.ljust(width)
                                for column, (cell, width) in enumerate(zip(cells, widths, strict=True))).rstrip())
+    if snapshot.warnings:
+        lines.append("")
+        lines += [f"warning: {warning}" for warning in snapshot.warnings]
     if snapshot.errors:
         lines.append("")
         lines += [f"error: {error}" for error in snapshot.errors]
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["ADDRESS_KEYS", "HEADERS", "ChainStatus", "Monitor", "PlannedValidator", "Snapshot", "ValidatorStatus",
-           "format_table", "monitor_addresses", "plan_monitor", "short_amount", "take_snapshot"]
+__all__ = ["ADDRESS_KEYS", "HEADERS", "ChainStatus", "Finality", "MetaStatus", "Monitor", "PlannedValidator", "Snapshot",
+           "ValidatorStatus", "finality_line", "format_table", "meta_lines", "monitor_addresses", "plan_monitor",
+           "short_amount", "snapshot_json", "snapshot_warnings", "take_snapshot", "votes_per_day"]

@@ -67,6 +67,13 @@ def static_problems(plan: Plan) -> list[InputError]:
         if validator.gateway_stake == 0:
             add(f"{where}.gateway_stake", "a validator needs a gateway stake: it buys the base coin that pays "
                                           "for its votes once the auxiliary chain charges gas.")
+    proposer_needs = proposer_gas_coin(aux.gas_price, len(validators))
+    if origin.deployer_gateway_stake is not None and proposer_needs is not None and \
+            origin.deployer_gateway_stake < proposer_needs:
+        add("origin.deployer_gateway_stake",
+            f"{units.format_amount(origin.deployer_gateway_stake)} cannot pay the initial proposer's step-4 "
+            f"transactions on the auxiliary chain (the genesis gives it this stake; at the kernel gas price they "
+            f"need up to {units.format_amount(proposer_needs)}).")
     gateway_stakes = [origin.deployer_gateway_stake, *(v.gateway_stake for v in validators)]
     if aux.base_coin_supply is not None and None not in gateway_stakes:
         backed = sum(gateway_stakes)
@@ -75,6 +82,20 @@ def static_problems(plan: Plan) -> list[InputError]:
                 f"the supply {units.format_amount(aux.base_coin_supply)} is less than the "
                 f"{units.format_amount(backed)} of gateway stakes it must pay out 1:1.")
     return found
+
+
+# Step 4's gas, paid by the initial proposer in base coin at the kernel gas price: anchor, proofs and
+# hand-over, and per validator a mint, its share of the kernel opening and of the hand-over (measured
+# on anvil, rounded up), twice over for the runner's margin.
+PROPOSER_GAS_BASE = 1_500_000
+PROPOSER_GAS_PER_VALIDATOR = 350_000
+
+
+def proposer_gas_coin(gas_price: int | None, validators: int) -> int | None:
+    """Base coin the initial proposer needs for step 4 (the deployer's gateway stake, paid in the genesis)."""
+    if gas_price is None:
+        return None
+    return 2 * (PROPOSER_GAS_BASE + PROPOSER_GAS_PER_VALIDATOR * validators) * gas_price
 
 
 def _address_problems(plan: Plan, add: Callable[[str, str], None]) -> None:

@@ -202,8 +202,9 @@ def run_preflight(ctx: Any) -> PreflightReport:
     plan = ctx.plan
     problems: list[InputError] = list(plan.problems())
 
-    def add(field_name: str, message: str) -> None:
-        problems.append(InputError(field_name, message))
+    def add(field_name: str | InputError, message: str = "") -> None:
+        # an InputError is kept as it is: its type (PassphraseRejected) tells the wizard to ask again
+        problems.append(field_name if isinstance(field_name, InputError) else InputError(field_name, message))
 
     chain_id, block = _origin_reachable(ctx)
     report = PreflightReport(chain_id=chain_id, block=block, fee_per_gas=0, problems=problems)
@@ -218,6 +219,12 @@ def run_preflight(ctx: Any) -> PreflightReport:
             return report  # nothing of a devnet (dev keys, funding, a dev token) may touch this chain
     _ost_problems(ctx, add)
     _credentials_problems(ctx, add)
+    if not ctx.journal.is_step_done("2"):
+        from mosaic_tui.setup_block import finality_problem
+
+        problem = finality_problem(ctx)
+        if problem is not None:
+            add("origin.confirmations", problem)
     report.fee_per_gas = fee = _fee_per_gas(ctx)
     report.costs = _costs(ctx, fee)
     signers = _open_signers(ctx, add)
@@ -275,7 +282,7 @@ def _open_signers(ctx: Any, add: Any) -> dict[str, Any]:
         try:
             opened[role] = ctx.signer(role)
         except InputError as error:
-            add(error.field, error.message)
+            add(error)
     _auxiliary_keys(ctx, add)
     proposer = opened.get("proposer")
     if proposer is not None:
@@ -298,7 +305,7 @@ def _auxiliary_keys(ctx: Any, add: Any) -> None:
         try:
             signer = keys.open_signer(ref, field_name, base=ctx.plan_path.parent, passphrase=ctx.passphrase)
         except InputError as error:
-            add(error.field, error.message)
+            add(error)
             continue
         if signer.address != validator.auxiliary_address:
             add(field_name, f"opens the key of {signer.address}, but auxiliary_address is "

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mosaic_tui.widgets.progress_model import DeploymentProgress
 
 if TYPE_CHECKING:
-    from mosaic_tui.errors import InputError
+    from mosaic_tui.errors import Problem
     from mosaic_tui.wizard_state import JournalSummary, WizardForm
 
 OWN_PAGES = ("welcome", "prerequisites", "validators", "review", "step-1", "step-2", "step-3", "step-4", "export")
@@ -38,7 +38,7 @@ class WizardSession:
     connected: dict[str, Any] = field(default_factory=dict)  # URL field -> wizard_run.RpcCheck
     prepared: Any = None  # deploy.Prepared of the last good preflight, used once by the deployment
     preflight_report: Any = None  # preflight.PreflightReport
-    preflight_problems: list[InputError] | None = None
+    preflight_problems: list[Problem] | None = None
     preflight_running: bool = False
     progress: DeploymentProgress = field(default_factory=DeploymentProgress)
     deploying: bool = False
@@ -100,6 +100,50 @@ class WizardSession:
             if summary is not None and summary.started and not summary.finished and path.is_file():
                 return summary
         return None
+
+    def load_form(self, path: Path) -> tuple[WizardForm, str | None]:
+        """The previous answers of an existing plan file; a fresh form (and why) when there is none or it is
+        unreadable."""
+        from mosaic_tui.errors import MosaicError, report
+        from mosaic_tui.plan import load_plan
+        from mosaic_tui.wizard_state import WizardForm, empty_form
+
+        if path.is_file():
+            try:
+                return WizardForm.from_plan(load_plan(path)), None
+            except MosaicError as error:
+                return empty_form(), f"{path} could not be loaded, so the form starts empty: {report(error).text()}"
+        return empty_form(), None
+
+    def resume(self, summary: JournalSummary) -> str | None:
+        """Take up the unfinished deployment: its plan becomes the form; None, or why it cannot be resumed."""
+        from urllib.parse import urlsplit
+
+        from mosaic_tui.errors import MosaicError, report
+        from mosaic_tui.plan import load_plan
+        from mosaic_tui.wizard_state import WizardForm
+
+        try:
+            plan = load_plan(summary.plan_path)
+        except MosaicError as error:
+            return report(error).text()
+        self.form, self.resuming = WizardForm.from_plan(plan), True
+        self.mode = "devnet" if summary.plan_path == self.devnet_plan_path else "own"
+        if self.mode == "devnet" and self.devnet_url is None:
+            self.devnet_port = urlsplit(plan.origin.rpc).port or self.devnet_port
+        return None
+
+    def devnet_form(self, kept: WizardForm | None) -> WizardForm:
+        """The form kept from an earlier run on this devnet, else a fresh devnet plan's."""
+        from mosaic_tui.deploy import devnet_plan_dict
+        from mosaic_tui.wizard_state import WizardForm
+
+        assert self.devnet_url is not None and self.devnet_chain_id is not None
+        if kept is not None and kept.devnet and kept.values.get("origin.rpc") == self.devnet_url:
+            return kept
+        return WizardForm.from_plan_dict(devnet_plan_dict(
+            DEVNET_VALIDATORS, origin_url=self.devnet_url, origin_chain_id=self.devnet_chain_id,
+            auxiliary_url=f"http://127.0.0.1:{self.auxiliary_port}"))
 
     def start_run(self) -> None:
         self.deploying, self.finished, self.failure = True, False, None

@@ -220,6 +220,23 @@ def _wait_confirmed(ctx: Any, number: int, block_hash: str) -> dict[str, Any] | 
         time.sleep(POLL)
 
 
+def finality_problem(ctx: Any) -> str | None:
+    """Before anything is sent: a plan waiting for "finalized" needs a node that reports finalized blocks,
+    or the deployment would stop after step 2 had spent its fees."""
+    if _needed(ctx) != FINALIZED:
+        return None
+    origin = ctx.origin
+    reply = origin.call("reading the finalized block",
+                        lambda: origin.w3.provider.make_request("eth_getBlockByNumber", ["finalized", False]))
+    if "error" in reply or reply.get("result") is None:
+        error = reply.get("error")
+        why = (str(error.get("message", error)) if isinstance(error, dict) else str(error)) if error is not None \
+            else "it has no finalized block"
+        return (f'is "{FINALIZED}" (the default off a devnet), but the origin node does not report finalized blocks '
+                f"({why}); give a number of blocks instead.")
+    return None
+
+
 def _finalized(ctx: Any) -> int:
     origin = ctx.origin
     reply = origin.call("reading the finalized block",

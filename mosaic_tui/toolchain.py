@@ -26,11 +26,14 @@ ANVIL_VERSION = "1.7.1"
 SOLC_PACKAGE = "solc"
 SOLC_VERSION = "0.8.30"
 
+GANACHE_PACKAGE = "ganache"  # a second origin client for the tests (EthereumJS), beside anvil and geth
+GANACHE_VERSION = "7.9.2"
 GETH_MODULE = "github.com/ethereum/go-ethereum/cmd/geth"
 GETH_VERSION = "v1.17.10"
 
 ANVIL_ENV = "MOSAIC_TUI_ANVIL"
 GETH_ENV = "MOSAIC_TUI_GETH"
+GANACHE_ENV = "MOSAIC_TUI_GANACHE"
 SOLC_ENV = "MOSAIC_TUI_SOLC"
 CACHE_ENV = "MOSAIC_TUI_CACHE"
 
@@ -229,3 +232,27 @@ def install_geth(report: Report = _quiet) -> Path:
 def geth_path(report: Report = _quiet) -> Path:
     """The geth binary the tests run: MOSAIC_TUI_GETH, else the pinned one (built on first need)."""
     return install_geth(report)
+
+
+def install_ganache(report: Report = _quiet) -> Path:
+    """The pinned ganache (a test tool, from npm like anvil): MOSAIC_TUI_GANACHE, else installed on first need."""
+    override = _executable(GANACHE_ENV)
+    if override is not None:
+        return override
+    root = cache_dir() / "tools" / f"ganache-{GANACHE_VERSION}"
+    binary = root / "node_modules" / ".bin" / "ganache"
+    if binary.is_file():
+        report(f"ganache {GANACHE_VERSION} (test tool) already installed in {root}")
+        return binary
+    npm = _require("npm")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "package.json").write_text('{"name": "mosaic-tui-test-tools", "private": true}\n')
+    report(f"installing {GANACHE_PACKAGE}@{GANACHE_VERSION} (test tool) into {root} ...")
+    result = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel", "error", "--prefix", str(root),
+                             f"{GANACHE_PACKAGE}@{GANACHE_VERSION}"], capture_output=True, text=True, check=False)
+    if result.returncode != 0 or not binary.is_file():
+        detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise ToolchainError("npm could not install ganache (" + " / ".join(detail) + "). Check that the npm "
+                             "registry is reachable, then run 'mosaic-tui tools install' again.")
+    report(f"installed ganache {GANACHE_VERSION}")
+    return binary

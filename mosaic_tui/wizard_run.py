@@ -95,7 +95,17 @@ def run_steps(prepared: Any, emit: Callable[[Any], None], *, should_stop: Callab
                        steps=[listed(build, position == 0) for position, build in enumerate(factories)])
     except _Paused:
         return False
+    _start_devnet_validators(prepared.ctx)
     return True
+
+
+def _start_devnet_validators(ctx: Any) -> None:
+    """On a devnet the wizard, like `deploy --devnet`, leaves a validator node per validator running."""
+    from mosaic_tui import devnet
+    from mosaic_tui.validator.launch import start_devnet_validators, validators_wanted
+
+    if ctx.plan.devnet and validators_wanted():
+        start_devnet_validators(ctx.devnet_dir or devnet.default_dir(), ctx.plan, ctx.out_dir)
 
 
 # --- live checks ----------------------------------------------------------------------------------

@@ -142,7 +142,7 @@ class RumExportScreen(WizardScreen):
         note = self.query_one("#export-rum", Static)
         button = self.query_one("#export-start-rum", Button)
         installed = shutil.which("rum") is not None
-        button.display = installed
+        button.display = True
         try:
             command = export.rum_command(plan, outputs, self.validator, out_dir=out_dir)
         except MosaicError as error:
@@ -152,8 +152,8 @@ class RumExportScreen(WizardScreen):
             note.update(f"rum is installed; r starts it for validator {self.validator + 1}.")
         else:
             shown = [shown_path(part) if part.endswith(".env") else part for part in command]
-            note.update("rum is not on PATH; start validator "
-                        f"{self.validator + 1}'s node with:\n[b]{escape(shlex.join(shown))}[/b]")
+            note.update(f"rum is not on PATH; r starts our own validator node for validator {self.validator + 1}, "
+                        f"as:\n[b]{escape(shlex.join(shown))}[/b]")
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -189,9 +189,6 @@ class RumExportScreen(WizardScreen):
         self.refresh_view()
 
     def action_start_rum(self) -> None:
-        if shutil.which("rum") is None:
-            self.notify("rum is not on PATH; the command to run is shown below.", severity="warning")
-            return
         loaded = self._plan_and_outputs()
         if loaded is not None:
             self.start_rum(*loaded)
@@ -208,7 +205,8 @@ class RumExportScreen(WizardScreen):
         with open(log, "ab") as stream:
             process = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        start_new_session=True)
-        self.app.call_from_thread(self.notify, f"rum started for validator {self.validator + 1} (PID {process.pid}); "
+        what = "rum" if shutil.which("rum") else "the validator node"
+        self.app.call_from_thread(self.notify, f"{what} started for validator {self.validator + 1} (PID {process.pid}); "
                                                f"its output goes to {log}", timeout=10)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

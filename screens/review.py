@@ -78,7 +78,9 @@ class ReviewScreen(WizardScreen):
         elif report is not None:
             status.update(f"[green]Preflight passed.[/] Origin chain {report.chain_id} at block {report.block}; "
                           f"fee estimate {format_amount(report.fee_per_gas, 'gwei')} per gas."
-                          + "".join(f"\n[cyan]•[/] {escape(line)}" for line in getattr(report, "external", [])))
+                          + "".join(f"\n[cyan]•[/] {escape(line)}" for line in getattr(report, "external", []))
+                          + "".join(f"\n[yellow]•[/] plan changed since the deployment started, accepted: "
+                                    f"{escape(line)}" for line in report.changes))
             for cost in report.costs:
                 table.add_row(cost.step, cost.title, Text(f"{cost.gas:,}", justify="right"),
                               Text(format_amount(cost.wei, "ETH"), justify="right"))
@@ -90,8 +92,8 @@ class ReviewScreen(WizardScreen):
         else:
             status.update("")
         if app.preflight_problems:
-            problems.update("\n".join(f"[red]•[/] [b]{p.field}[/b]: {escape(p.message)}"
-                                      for p in app.preflight_problems))
+            problems.update("\n".join(f"[red]•[/] [b]{escape(p.field)}[/b]: {escape(p.message)}" if p.field
+                                      else f"[red]•[/] {escape(p.message)}" for p in app.preflight_problems))
         else:
             problems.update("")
         self.query_one("#review-start-over", Button).display = self._has_journal()

@@ -1,5 +1,7 @@
-"""The validator status panel: stakes and weights on origin, OST and ETH, base coin on the auxiliary chain,
-PollingPlace and ProposerSet membership, and each chain's last block, refreshed on a timer.
+"""The validator status panel: the meta-blockchain (checkpoints reported, justified and finalised on both
+chains and the finality lag, with a small plot of the lag over time; committed meta-block, open and active
+kernel), then per validator its weight, balances, last vote, votes missed, runway and its membership in
+PollingPlace and ProposerSet, and the warnings in colour; refreshed on a timer.
 
 The next read is scheduled only when the last one has finished (a slow node never piles up reads), and
 the table's rows are updated by key (see ValidatorStatusTable). Usable during and after a deployment,
@@ -8,6 +10,7 @@ and on its own with `mosaic-tui status PLAN --watch`.
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Sparkline, Static
 
 from mosaic_tui.messages import SnapshotTaken
 from mosaic_tui.screens.base import shown_path
@@ -25,6 +28,13 @@ from mosaic_tui.widgets.status_table import ValidatorStatusTable
 from mosaic_tui.widgets.title_bar import TitleBar
 
 REFRESH_SECONDS = 3.0
+LAG_HISTORY = 120  # snapshots of finality lag kept for the plot
+
+
+def warning_markup(text: str) -> str:
+    """Stalls in red, everything else (silent validators, short runways) in yellow."""
+    colour = "red" if "stalled" in text else "yellow"
+    return f"[{colour}]! {escape(text)}[/]"
 
 
 def chain_line(chain: Any) -> str:
@@ -36,6 +46,7 @@ def chain_line(chain: Any) -> str:
 
 
 class ValidatorStatusScreen(Screen[None]):
+    DEFAULT_CSS = "#status-lag-plot { height: 2; max-width: 60; }"
     BINDINGS = [
         Binding("escape", "close", "Close"),
         Binding("r", "refresh_now", "Refresh now"),
@@ -49,6 +60,7 @@ class ValidatorStatusScreen(Screen[None]):
         self.exit_on_close = exit_on_close
         self.interval = interval
         self.monitor: Any = None
+        self.lag_history: deque[float] = deque(maxlen=LAG_HISTORY)
         self.reading = False
         self._timer: Any = None
 
@@ -58,7 +70,10 @@ class ValidatorStatusScreen(Screen[None]):
             yield Static(f"[b]Validator status[/b] of {escape(shown_path(self.plan_path))}", id="status-title")
             yield Static("[dim]reading both chains …[/]", id="status-origin")
             yield Static("", id="status-auxiliary")
+            yield Static("", id="status-meta")
+            yield Sparkline([], id="status-lag-plot")
             yield ValidatorStatusTable(id="status-table")
+            yield Static("", id="status-warnings")
             yield Static("", id="status-note")
         yield Footer()
 
@@ -109,11 +124,35 @@ class ValidatorStatusScreen(Screen[None]):
         if snapshot.proposers is not None:
             auxiliary += f"  proposers {len(snapshot.proposers)}"
         self.query_one("#status-auxiliary", Static).update(auxiliary)
+        self.show_meta(snapshot.meta)
         self.query_one(ValidatorStatusTable).show(snapshot)
+        self.query_one("#status-warnings", Static).update("\n".join(warning_markup(w) for w in snapshot.warnings))
         note = [f"[dim]stake, OST and base coin in whole units; read in {snapshot.seconds * 1000:.0f} ms with "
                 f"{snapshot.http_requests} requests; refreshed every {self.interval:g} s after the last read[/]"]
         note += [f"[red]{escape(error)}[/]" for error in snapshot.errors[:3]]
         self.query_one("#status-note", Static).update("\n".join(note))
+
+    def show_meta(self, meta: Any) -> None:
+        from mosaic_tui.monitor import finality_line
+
+        plot = self.query_one("#status-lag-plot", Sparkline)
+        if meta is None:
+            self.query_one("#status-meta", Static).update("")
+            plot.display = False
+            return
+        committed = "none yet" if meta.committed_height is None else str(meta.committed_height)
+        active = "none" if meta.active_kernel is None else str(meta.active_kernel)
+        lines = [f"meta-blocks: committed height [b]{committed}[/b], open kernel {meta.open_kernel} on origin, "
+                 f"active kernel {active} on auxiliary",
+                 escape(finality_line(meta.auxiliary)), escape(finality_line(meta.origin))]
+        lag = meta.auxiliary.lag_seconds if meta.auxiliary.lag_seconds is not None else meta.auxiliary.lag_blocks
+        if lag is not None:
+            self.lag_history.append(float(lag))
+            lines.append(f"[dim]auxiliary finality lag over the last {len(self.lag_history)} reads "
+                         f"(max {max(self.lag_history):.0f}):[/]")
+        self.query_one("#status-meta", Static).update("\n".join(lines))
+        plot.display = bool(self.lag_history)
+        plot.data = list(self.lag_history)
 
     def on_unmount(self) -> None:
         if self.monitor is not None:

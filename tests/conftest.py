@@ -56,6 +56,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     monkeypatch.setattr(keyring.core, "_keyring_backend", MemoryKeyring())
     monkeypatch.setattr(keys, "_env_passphrases", {}, raising=False)  # passphrases an earlier test's run took in
+    # Devnets start a validator node per validator; only the validator tests (tests/validator) want them.
+    monkeypatch.setenv("MOSAIC_TUI_NO_VALIDATORS", "1")
     return home
 
 

@@ -106,6 +106,17 @@ def node_error_sentence(error: Any) -> str:
     return message if code is None else f"{message} (error {code})"
 
 
+def rpc_error_sentence(error: BaseException) -> str | None:
+    """The sentence for a node's error answer that web3 raised (its message is the raw JSON-RPC error
+    dict), or None when `error` is not one."""
+    response = getattr(error, "rpc_response", None)
+    if isinstance(response, Mapping) and response.get("error") is not None:
+        return node_error_sentence(response["error"])
+    if error.args and isinstance(error.args[0], Mapping) and "message" in error.args[0]:
+        return node_error_sentence(error.args[0])
+    return None
+
+
 @dataclass
 class ChainClient:
     """One chain: its name ("origin"/"auxiliary"), URL, web3 handle and expected chain id."""

@@ -62,6 +62,13 @@ def read_states(ctx: Any) -> tuple[tuple[ValidatorState, ...], dict[int, dict[st
         notes: list[str] = []
         if not approved and allowance:
             notes.append(f"approved too little: {units.format_amount(allowance)} of {units.format_amount(validator.stake)}")
+        if approved and not initialized and external:
+            # Stake.initialize would revert for everyone if one approved stake is not there to take.
+            balance = int(ctx.read("EIP20Token", "origin", ost_address(ctx), "balanceOf", validator.origin_address))
+            if balance < validator.stake:
+                approved = False
+                notes.append(f"holds {units.format_amount(balance)}, less than its stake "
+                             f"{units.format_amount(validator.stake)}")
         mine = stakes.get(validator.origin_address, [])
         right = [s for s in mine if s["beneficiary"] == validator.auxiliary_address
                  and s["amount"] == validator.gateway_stake]

@@ -14,7 +14,8 @@ from textual.widgets import DataTable
 from mosaic_tui.widgets.action_table import short_hex
 
 COLUMNS = (("index", "#"), ("origin", "Origin"), ("auxiliary", "Auxiliary"), ("stake", "Weight"),
-           ("ost", "OST"), ("eth", "ETH"), ("base", "Base coin"), ("polling", "Polling"), ("proposer", "Proposer"))
+           ("ost", "OST"), ("eth", "ETH"), ("base", "Base"), ("polling", "Polling"), ("proposer", "Proposer"),
+           ("vote", "Vote"), ("missed", "Miss"), ("runway", "Runway"))
 
 
 def _amount(wei: int | None) -> Text:
@@ -35,7 +36,15 @@ def status_cells(row: Any) -> list[Text | str]:
         stake.stylize("yellow")
     return [Text(str(row.index + 1), justify="right"), short_hex(row.origin_address), short_hex(row.auxiliary_address),
             stake, _amount(row.ost_balance), _amount(row.eth_balance), _amount(row.base_coin_balance),
-            _flag(row.in_polling_place), _flag(row.in_proposer_set)]
+            _flag(row.in_polling_place), _flag(row.in_proposer_set), _count(row.last_vote),
+            _count(row.votes_missed, warn_at=2), _count(row.runway)]
+
+
+def _count(value: int | None, warn_at: int | None = None) -> Text:
+    if value is None:
+        return Text("-", style="dim", justify="right")
+    style = "yellow" if warn_at is not None and value >= warn_at else ""
+    return Text(f"{value:,}", style=style, justify="right")
 
 
 class ValidatorStatusTable(DataTable[Text | str]):

@@ -59,6 +59,14 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     flags = genesis.anvil_flags
     patch.setattr(genesis, "anvil_flags", lambda plan: [*flags(plan), "--no-mining"])
     patch.setattr(auxiliary, "devnet_engine_finalize", lambda url, plan: False)  # the harness is the engine
+    start = devnet.start_anvil
+
+    def start_auxiliary(**kwargs: Any) -> devnet.AnvilNode:
+        if kwargs.get("name") == "auxiliary":
+            kwargs["block_time"] = None  # the harness mines every block (--no-mining)
+        return start(**kwargs)
+
+    patch.setattr(devnet, "start_anvil", start_auxiliary)
     engine = AuraEngine(f"http://127.0.0.1:{auxiliary_port}", gas_price=10**9)
     seen: dict[str, bytes] = {}
     engine.first_answer = lambda: seen.setdefault("spec", (out / "spec.json").read_bytes())
@@ -70,8 +78,10 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
 
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
+            # No validator nodes: the chain stays as the deployment leaves it (K0 active), for the checks.
             code = cli.main(["deploy", "--devnet", "--validators", "4", "--yes", "--out", str(out),
-                             "--origin-port", str(origin_port), "--auxiliary-port", str(auxiliary_port)])
+                             "--origin-port", str(origin_port), "--auxiliary-port", str(auxiliary_port),
+                             "--no-validators"])
         printed.append(buffer.getvalue())
         yield Deployed(out, directory, engine, seen.get("spec", b""), code, printed[0])
     finally:
@@ -161,7 +171,7 @@ def test_hand_over_to_64_validators_fits_a_system_call(tmp_path: Path) -> None:
     try:
         result = subprocess.run([sys.executable, "-m", "mosaic_tui.cli", "deploy", "--devnet", "--validators", "64",
                                  "--yes", "--out", str(out), "--origin-port", str(devnet.free_port()),
-                                 "--auxiliary-port", str(devnet.free_port())],
+                                 "--auxiliary-port", str(devnet.free_port()), "--no-validators"],
                                 capture_output=True, text=True, env=env, timeout=600, check=False)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr
         url = load_plan(out / "mosaic-plan.toml").auxiliary.rpc

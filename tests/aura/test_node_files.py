@@ -88,3 +88,20 @@ def test_compose_runs_every_node_as_uid_1000_on_volumes_it_owns(tmp_path: Path, 
         assert f"ipv4_address: {node.host}" in text
     assert text.count("condition: service_completed_successfully") == len(nodes)
     assert re.findall(r'"127\.0\.0\.1:(\d+):8546"', text) == ["8546", "8547", "8548", "8549"]
+
+
+def test_a_deployer_stake_too_small_for_the_proposers_gas_is_bad_input(tmp_path: Path, plan: Plan) -> None:
+    """The genesis pays the proposer exactly the deployer's gateway stake; below step 4's gas at the kernel gas
+    price the auxiliary chain could never be initialized, so the plan is refused before any transaction."""
+    import tomllib
+
+    from mosaic_tui.errors import InputErrors
+    from mosaic_tui.plan import plan_from_dict
+
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["origin"]["deployer_gateway_stake"] = "1 gwei"
+    with pytest.raises(InputErrors) as raised:
+        plan_from_dict(data)
+    problems = [e for e in raised.value.errors if e.field == "origin.deployer_gateway_stake"]
+    assert len(problems) == 1 and "step-4 transactions" in problems[0].message
+    assert not [e for e in plan.problems() if e.field == "origin.deployer_gateway_stake"]

@@ -125,6 +125,8 @@ def test_snapshot_follows_the_bootstrap_and_batched_equals_one_call_per_value(ch
     # Step 4.4: the initial proposer hands block proposal to the validators.
     listed, _ = chains.polling_place.functions.getValidators().call()
     chains.send(chains.proposer_set.functions.handOver(listed))
+    # The AuRa engine enacts the signalled set with finalizeChange; getValidators lists it from then on.
+    aux_setup.enable_proposer_set(chains.aux_w3, chains.proposer_set.address)
     handed = both(chains, validators)
     assert_matches_chain(chains, handed)
     assert [row.in_proposer_set for row in handed.rows] == [True] * (len(validators) - 1) + [False]
@@ -150,16 +152,17 @@ def test_batched_reads_take_a_constant_number_of_requests_even_across_chunks(cha
     validators = planned(chains, *(outsider(f"extra-{i}", (i + 1) * OST) for i in range(6)))
     where = addresses(chains)
     whole = take_snapshot(origin_url(chains), aux_url(chains), validators, where)
-    # origin: head, then openHeight + 2 reads per validator, then one weight per validator; auxiliary:
-    # head, then 2 getValidators + 1 balance per validator.
+    # origin: head, then openHeight, OriginCore's head and open kernel + 2 reads per validator, then one
+    # weight per validator; auxiliary: head, then 2 getValidators, the gas price, KernelGateway's active
+    # kernel (2), PollingPlace's total weight + 1 balance per validator.
     assert whole.http_requests == 5
     chunked = take_snapshot(origin_url(chains), aux_url(chains), validators, where, chunk=4)
     assert chunked.rows == whole.rows
     count = len(validators)
-    assert chunked.http_requests == 1 + -(-(1 + 2 * count) // 4) + -(-count // 4) + 1 + -(-(2 + count) // 4)
+    assert chunked.http_requests == 1 + -(-(3 + 2 * count) // 4) + -(-count // 4) + 1 + -(-(6 + count) // 4)
     single = take_snapshot(origin_url(chains), aux_url(chains), validators, where, batched=False)
     assert single.rows == whole.rows
-    assert single.http_requests == 2 + (1 + 3 * count) + 2 + (2 + count)
+    assert single.http_requests == 2 + (3 + 3 * count) + 2 + (6 + count)
 
 
 def test_missing_addresses_leave_columns_unknown_without_errors(chains: TwoChains) -> None:
@@ -204,7 +207,8 @@ def test_a_wrong_contract_address_fails_only_its_own_column(chains: TwoChains) -
     assert all(row.in_polling_place is None and row.stake_weight is None for row in snapshot.rows)
     assert all(row.in_proposer_set is False and row.ost_balance for row in snapshot.rows)
     assert snapshot.auxiliary.errors == (
-        "auxiliary chain: PollingPlace.getValidators failed (empty answer (no contract code at that address?)).",)
+        "auxiliary chain: PollingPlace.totalWeight failed (empty answer (no contract code at that address?)).",
+        "auxiliary chain: PollingPlace.getValidators failed (empty answer (no contract code at that address?)).")
     (error,) = snapshot.origin.errors
     assert error.startswith("origin chain: Stake.openHeight failed (execution reverted")
 
@@ -229,11 +233,11 @@ def test_the_table_shows_the_chain_values(chains: TwoChains) -> None:
         eth = chains.origin.w3.eth.get_balance(validator.origin_address)
         if validator is validators[-1]:
             assert cells == [str(row.index + 1), validator.origin_address, validator.auxiliary_address,
-                             "0 (plan 5)", "0", "0", "0", "no", "no"]
+                             "0 (plan 5)", "0", "0", "0", "no", "no", "-", "-", "-"]
             continue
         weight = short_amount(validator.stake)
         assert cells == [str(row.index + 1), validator.origin_address, validator.auxiliary_address, weight,
-                         short_amount(ost), short_amount(eth), "0", f"yes {weight}", "no"]
+                         short_amount(ost), short_amount(eth), "0", f"yes {weight}", "no", "-", "-", "-"]
     assert "error:" not in text
 
 
@@ -276,8 +280,9 @@ def test_benchmark_smoke_runs_with_a_few_validators() -> None:
     batched = re.search(r"batched:\s+([0-9.]+) s in (\d+) HTTP requests", result.stdout)
     single = re.search(r"one call per value:\s+([0-9.]+) s in (\d+) HTTP requests", result.stdout)
     assert batched and single, result.stdout
-    # 5 validators: origin 3 requests + auxiliary 2; one per value: 2 + 16 + 2 + 7.
-    assert (int(batched[2]), int(single[2])) == (5, 27)
+    # 5 validators: origin 3 requests + auxiliary 2; one per value: 2 + 18 (OriginCore's head and open
+    # kernel too) + 2 + 9 (the gas price and PollingPlace's total weight too).
+    assert (int(batched[2]), int(single[2])) == (5, 31)
     assert re.search(r"ratio:\s+[0-9.]+x", result.stdout)
     assert "rows identical: yes" in result.stdout
     assert "values checked against the chain: 5 validators" in result.stdout

@@ -28,6 +28,7 @@ from mosaic_tui.plan import (
     plan_from_dict,
     save_plan,
 )
+from mosaic_tui.plan_checks import proposer_gas_coin
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "example-plan.toml"
 PRIVATE_KEY = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
@@ -272,12 +273,14 @@ def plans(draw: st.DrawFn) -> Plan:
     validators = tuple(ValidatorPlan(addresses[1 + 2 * i], addresses[2 + 2 * i], minimum + draw(WEI), draw(WEI),
                                      KeyRef("keyring", name=f"v{i}o"), KeyRef("node")) for i in range(count))
     origin_id, aux_id = draw(st.lists(st.integers(1, 2**64 - 1), min_size=2, max_size=2, unique=True))
-    gateway = draw(st.integers(0, 10**30))
+    gas_price = draw(WEI)
+    # The deployer's stake pays the initial proposer's step-4 gas (the genesis gives it to the proposer).
+    gateway = (proposer_gas_coin(gas_price, count) or 0) + draw(st.integers(0, 10**30))
     return Plan(
         origin=OriginPlan(draw(st.sampled_from(["http://a:1", "https://b.example/x"])), origin_id, addresses[0],
                           draw(KEYS), gateway),
         auxiliary=AuxiliaryPlan("ws://c:2", aux_id, draw(KEYS), block_time=draw(st.integers(1, 3600)),
-                                gas_limit=draw(st.integers(21_000, 2**63 - 1)), gas_price=draw(WEI),
+                                gas_limit=draw(st.integers(21_000, 2**63 - 1)), gas_price=gas_price,
                                 base_coin_supply=gateway + sum(v.gateway_stake for v in validators) + draw(WEI),
                                 epoch_length=draw(st.integers(1, 10**9))),
         validators=validators, core=CorePlan(minimum, identifier=units.default_core_identifier(origin_id, aux_id)), out_dir=draw(st.sampled_from(["out", "/tmp/x y", "../deploy"])),

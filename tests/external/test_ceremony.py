@@ -146,36 +146,46 @@ def test_a_ceremony_pointing_at_a_look_alike_origin_core_is_refused_before_signi
     assert load_artifact("OriginCore")  # the artifact the check compared with
 
 
-def test_too_little_approved_and_a_stake_for_the_wrong_beneficiary_are_named(ceremony: Ceremony) -> None:
+def test_too_little_approved_too_little_held_and_a_stake_for_the_wrong_beneficiary_are_named(
+        ceremony: Ceremony) -> None:
     import json
 
     from eth_account import Account
 
     from tests.helpers import transact
 
-    ceremony.write_plan(2, external=(2,), deadline_in=40)
+    ceremony.write_plan(3, external=(2, 3), deadline_in=40)
     coordinator = ceremony.start_coordinator()
     try:
         ceremony.wait_for_ceremony(coordinator)
-        validator = ceremony.validators[2]
-        # The validator acts by hand, and gets it wrong: too small an approval, a stake for someone else.
-        key = Account.from_key(Account.decrypt(json.loads((validator.home / "origin-key.json").read_text()),
-                                               validator.passphrase))
+        # The validators act by hand, and get it wrong.
+        v2, v3 = ceremony.validators[2], ceremony.validators[3]
+        key2, key3 = (Account.from_key(Account.decrypt(json.loads((v.home / "origin-key.json").read_text()),
+                                                       v.passphrase)) for v in (v2, v3))
         document = tomllib.loads((ceremony.out / "ceremony.toml").read_text())["origin"]
         w3 = ceremony.origin.w3
         token = w3.eth.contract(address=document["ost"], abi=load_artifact("EIP20Token")["abi"])
         gateway = w3.eth.contract(address=document["ost_gateway"], abi=load_artifact("OSTGateway")["abi"])
-        transact(w3, token.functions.approve(document["stake"], 5 * 10**18), sender=key)
-        transact(w3, token.functions.approve(document["ost_gateway"], 10 * 10**18), sender=key)
         stranger = w3.eth.accounts[8]
-        transact(w3, gateway.functions.stake(10 * 10**18, stranger, 0), sender=key)
+        # Validator 2: too small an approval, and a gateway stake for someone else.
+        transact(w3, token.functions.approve(document["stake"], 5 * 10**18), sender=key2)
+        transact(w3, token.functions.approve(document["ost_gateway"], 10 * 10**18), sender=key2)
+        transact(w3, gateway.functions.stake(10 * 10**18, stranger, 0), sender=key2)
+        # Validator 3: the full approval, but it gave its OST away (Stake.initialize would revert for all).
+        transact(w3, token.functions.approve(document["stake"], 1002 * 10**18), sender=key3)
+        transact(w3, token.functions.transfer(stranger, token.functions.balanceOf(v3.origin_address).call()),
+                 sender=key3)
         output, errors = coordinator.communicate(timeout=300)
     finally:
         if coordinator.poll() is None:
             coordinator.kill()
             coordinator.wait()
     assert coordinator.returncode == 1, output[-3000:] + errors
-    assert f"validator 2 ({validator.origin_address}) has not approved its stake (approved too little: 5 OST of " \
+    assert f"validator 2 ({v2.origin_address}) has not approved its stake (approved too little: 5 OST of " \
            f"1001 OST; staked 10 OST in the gateway for the wrong beneficiary {stranger} (the plan says " \
-           f"{validator.auxiliary_address}))" in errors
+           f"{v2.auxiliary_address}))" in errors
+    assert f"validator 3 ({v3.origin_address}) has not approved its stake (holds 0 OST, less than its stake " \
+           "1002 OST)" in errors
     assert "approved too little: 5 OST of 1001 OST" in output  # the live rows said so while it waited
+    journal = Journal.load(journal_path(ceremony.plan))
+    assert journal.entry("2.initialize_stake") is None  # nothing was sent that would revert

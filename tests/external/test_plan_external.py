@@ -63,3 +63,14 @@ def test_moving_the_deadline_keeps_the_plan_digest_so_a_deployment_can_resume() 
     early = plan_from_dict(plan_data(staking_deadline="2026-12-01T18:00:00Z"))
     later = plan_from_dict(plan_data(staking_deadline="2026-12-02T18:00:00Z"))
     assert early.digest() == later.digest() == plan_from_dict(plan_data()).digest()
+
+
+def test_an_external_key_is_never_opened_and_the_refusal_says_where_it_is_named() -> None:
+    from mosaic_tui import keys
+    from mosaic_tui.errors import InputError
+
+    with pytest.raises(InputError) as refused:
+        keys.open_signer(KeyRef("external"), "validators[1].auxiliary_key")
+    assert refused.value.field == "validators[1].auxiliary_key"
+    assert "only the validator holds this key" in refused.value.message
+    assert "mosaic-tui export PLAN --validator N --key" in refused.value.message

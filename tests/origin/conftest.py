@@ -3,6 +3,7 @@ who starts the auxiliary node from the generated genesis, and one deployment run
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ import pytest
 import tomli_w
 from eth_account import Account
 
-from mosaic_tui import deploy, devnet, events, genesis, keys, verify
+from mosaic_tui import deploy, devnet, events, genesis, keys, toolchain, verify
 from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.plan import load_plan
 from tests.helpers import deploy as deploy_contract
@@ -38,6 +39,53 @@ def geth_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GethFacto
     yield start
     for node in reversed(started):
         node.stop()
+
+
+@dataclass
+class GanacheNode:
+    port: int
+    process: subprocess.Popen[bytes] = field(repr=False)
+    chain_id: int = 1337
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def w3(self) -> Any:
+        from web3 import Web3
+
+        return Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": 30}))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def ganache(tmp_path: Path) -> Iterator[GanacheNode]:
+    """ganache 7 (EthereumJS), the pinned test tool, sealing a block every second; stopped by PID."""
+    port = devnet.free_port()
+    log = (tmp_path / "ganache.log").open("wb")
+    process = subprocess.Popen([str(toolchain.install_ganache()), "--server.host", "127.0.0.1", "--server.port",
+                                str(port), "--chain.chainId", "1337", "--wallet.deterministic", "--miner.blockTime",
+                                "1", "--logging.quiet"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    node = GanacheNode(port, process)
+    try:
+        deadline = time.monotonic() + 60
+        while not devnet.answers(node.rpc_url):
+            assert process.poll() is None, (tmp_path / "ganache.log").read_text()
+            assert time.monotonic() < deadline, "ganache did not answer within 60 s"
+            time.sleep(0.2)
+        yield node
+    finally:
+        node.stop()
+        log.close()
 
 
 @dataclass

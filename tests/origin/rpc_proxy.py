@@ -8,7 +8,8 @@ except where a limit of a real node is switched on:
   scheme, core/state/database_history.go; the hash scheme says "missing trie node");
 - `batch_limit=N`: a batch of more than N requests gets geth's one "batch too large" error;
 - `refuse_batches`: every batch is answered with one error object, as some hosted providers do;
-- `rate_limit(count, retry_after)`: the next `count` HTTP requests get HTTP 429 with Retry-After.
+- `rate_limit(count, retry_after)`: the next `count` HTTP requests get HTTP 429 with Retry-After;
+- `no_finality`: the "finalized" block tag is answered with geth's pre-merge "finalized block not found".
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ RECENT_TAGS = ("latest", "pending", "safe", "finalized")
 
 class RpcProxy:
     def __init__(self, upstream: str, *, state_window: int | None = None, batch_limit: int | None = None,
-                 refuse_batches: bool = False) -> None:
+                 refuse_batches: bool = False, no_finality: bool = False) -> None:
         self.upstream = upstream
         self.state_window = state_window
         self.batch_limit = batch_limit
         self.refuse_batches = refuse_batches
+        self.no_finality = no_finality
         self.limited = 0  # HTTP requests left to answer with 429
         self.retry_after = "1"
         self.posts = 0
@@ -102,6 +104,9 @@ class RpcProxy:
 
     def _one(self, request: dict[str, Any]) -> dict[str, Any]:
         method, params = request.get("method"), request.get("params") or []
+        if self.no_finality and method == "eth_getBlockByNumber" and params and params[0] == "finalized":
+            return {"jsonrpc": "2.0", "id": request.get("id"),
+                    "error": {"code": -32000, "message": "finalized block not found"}}
         if self.state_window is not None and method in STATE_METHODS:
             position = STATE_METHODS[method]
             tag = params[position] if len(params) > position else "latest"

@@ -20,6 +20,7 @@ from eth_utils import to_checksum_address
 from mosaic_tui import events
 from mosaic_tui.chain import proofs
 from mosaic_tui.chain.header import verified_header
+from mosaic_tui.chain.rpc import rpc_error_sentence
 from mosaic_tui.devnet import DevnetError
 from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.setup_block import kept_proofs
@@ -126,3 +127,11 @@ def test_state_older_than_128_blocks_is_gone_on_geth_and_the_kept_proofs_still_f
     kept = kept_proofs(deployed.outputs)
     assert kept is not None and kept.block_number == deployed.outputs["setup_block_number"]
     assert geth.block_number() - kept.block_number > STATE_WINDOW
+    # What web3 raises for geth's answer is the raw JSON-RPC dict; the program says it in words.
+    with pytest.raises(Exception) as raised:
+        geth.w3.eth.get_proof(deployed.outputs["origin_core"], [], kept.block_number)
+    assert str(raised.value).startswith("{'code': -32000")
+    sentence = rpc_error_sentence(raised.value)
+    assert sentence is not None and sentence.startswith(
+        "the node no longer has the state of that block (a full node keeps only the latest ~128 blocks' state) "
+        "(historical state ")

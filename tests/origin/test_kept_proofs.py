@@ -77,3 +77,24 @@ def test_kept_proofs_that_do_not_match_the_state_root_are_refused(
     with pytest.raises(proofs.ProofError, match="does not match the state root"):
         kept_proofs(forged)
     assert kept_proofs({k: v for k, v in outputs.items() if k != "setup_proofs"}) is None
+
+
+def test_waiting_for_finalized_on_a_node_without_finality_is_refused_before_anything_is_sent(
+        anvil_factory: Any, passphrase: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mosaic_tui import cli
+
+    node = anvil_factory()
+    proxy = RpcProxy(node.rpc_url, no_finality=True).start()
+    try:
+        world = make_origin_world(node.w3, proxy.url, tmp_path, 1, deployer_ref="node")
+        plan = world_plan(world, confirmations=0)
+        del plan["origin"]["confirmations"]  # the default off a devnet: "finalized"
+        plan_path = write_plan(tmp_path, plan)
+        before = node.w3.eth.block_number
+        assert cli.main(["deploy", str(plan_path), "--yes"]) == 2
+        err = capsys.readouterr().err
+        assert ('origin.confirmations: is "finalized" (the default off a devnet), but the origin node does not report '
+                "finalized blocks (finalized block not found); give a number of blocks instead.") in err
+        assert node.w3.eth.block_number == before and not journal_path(plan_path).exists()
+    finally:
+        proxy.stop()

@@ -10,6 +10,7 @@ origin chain with a real token and keystore-held keys (tests/reliability/world.p
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -154,15 +155,17 @@ def test_after_step_2_a_harmless_change_is_accepted_and_said_a_harmful_one_refus
 
     # Harmless: step 3 has not started, so the auxiliary gas limit and epoch length may change.
     staked.write_text(original)
-    edit_plan(staked, "auxiliary", "gas_limit", 20_000_000)
-    edit_plan(staked, "auxiliary", "epoch_length", 20)
+    planned = tomllib.loads(original)["auxiliary"]
+    gas_limit, epoch = int(planned["gas_limit"]), int(planned["epoch_length"])
+    edit_plan(staked, "auxiliary", "gas_limit", gas_limit - 10_000_000)
+    edit_plan(staked, "auxiliary", "epoch_length", 4 * epoch)
     code = cli.main(["deploy", str(staked), "--yes"])
     out, err = capsys.readouterr()
     assert code == 0, out[-3000:] + err
-    assert "plan changed since the deployment started, accepted: auxiliary.gas_limit: 30000000 -> 20000000 " \
-           "(step 3, which uses it, has not started)" in out
-    assert "accepted: auxiliary.epoch_length: 10 -> 20" in out
-    assert "accepted: OriginCore, deployed in step 1, keeps 300,000,000 gas" in out
+    assert f"plan changed since the deployment started, accepted: auxiliary.gas_limit: {gas_limit} -> " \
+           f"{gas_limit - 10_000_000} (step 3, which uses it, has not started)" in out
+    assert f"accepted: auxiliary.epoch_length: {epoch} -> {4 * epoch}" in out
+    assert f"accepted: OriginCore, deployed in step 1, keeps {gas_limit * epoch:,} gas" in out
     applied = Journal.load(journal_path(staked)).applied_plan
-    assert applied is not None and applied["auxiliary"]["gas_limit"] == 20_000_000
+    assert applied is not None and applied["auxiliary"]["gas_limit"] == gas_limit - 10_000_000
     assert cli.main(["verify", str(staked)]) == 0, capsys.readouterr().out

@@ -24,7 +24,7 @@ from mosaic_tui.app import MosaicApp
 from mosaic_tui.deploy import devnet_plan_dict
 from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.messages import SnapshotTaken, from_event
-from mosaic_tui.monitor import ChainStatus, Snapshot, ValidatorStatus
+from mosaic_tui.monitor import ChainStatus, Finality, MetaStatus, Snapshot, ValidatorStatus
 from mosaic_tui.plan import plan_from_dict, save_plan
 from mosaic_tui.preflight import PreflightReport, StepCost
 from mosaic_tui.screens.status import ValidatorStatusScreen
@@ -234,11 +234,16 @@ def rum_export() -> tuple[MosaicApp, Any]:
 def status_panel() -> tuple[MosaicApp, Any]:
     path = own_plan(Path("mosaic-plan.toml"), CLOSED, validators=3)
     rows = tuple(ValidatorStatus(i, keys.dev_signer(1 + i).address, keys.dev_signer(500 + i).address, 2000 * OST,
-                                 2000 * OST, 0, 10 * OST - 123_456_789 * 10**9, 10 * OST, True, 2000 * OST, True)
+                                 2000 * OST, 0, 10 * OST - 123_456_789 * 10**9, 10 * OST, True, 2000 * OST, True,
+                                 50 - 10 * (i // 2), 115, 2 * (i // 2), 73_000)
                  for i in range(3))
+    meta = MetaStatus(Finality("origin", 5, 119, 115, 110, 120, 10, 10),
+                      Finality("auxiliary", 5, 56, 50, 45, 57, 12, 12), committed_height=2, open_kernel=3,
+                      active_kernel=3, gas_price=10**9, total_weight=6000 * OST, voting_weight=4000 * OST)
     fixed = Snapshot(rows, ChainStatus("origin", "http://127.0.0.1:8545", 1337, 120, None),
                      ChainStatus("auxiliary", "http://127.0.0.1:8546", 1405, 57, None), kernel_height=1,
-                     proposers=tuple(r.auxiliary_address for r in rows), taken_at=0.0, seconds=0.012, http_requests=5)
+                     proposers=tuple(r.auxiliary_address for r in rows), taken_at=0.0, seconds=0.012, http_requests=5,
+                     meta=meta, votes_per_day=6912.0)
 
     def fixed_read(screen: ValidatorStatusScreen) -> None:
         screen.post_message(SnapshotTaken(fixed))

@@ -1,0 +1,128 @@
+"""A validator node killed with SIGKILL at random points (and right after each kind of ledger write)
+resumes from its ledger without a second signature for any vote: on the real devnet, every vote
+transaction it ever sent, mined or reverted, carries one signature per target height.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mosaic_tui import devnet, export
+from mosaic_tui.plan import load_plan
+from mosaic_tui.validator.ledger import CRASH_ENV, Ledger
+from tests.validator.world import ValidatorWorld, deploy_world, wait_for
+
+VICTIM = 1  # not the first validator, which reports headers: the crash must not stall the others
+ROUNDS = 10
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValidatorWorld]:
+    tmp = tmp_path_factory.mktemp("crash")
+    try:
+        yield deploy_world(tmp)
+    finally:
+        devnet.down(tmp / "devnet")
+
+
+def start_node(world: ValidatorWorld, env_file: Path, log: Path, crash_after: int | None) -> subprocess.Popen[bytes]:
+    env = dict(world.env)
+    if crash_after is not None:
+        env[CRASH_ENV] = str(crash_after)
+    with open(log, "ab") as stream:
+        return subprocess.Popen([sys.executable, "-m", "mosaic_tui.cli", "validator", "run", str(env_file)],
+                                stdout=stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+
+
+def sent_votes(world: ValidatorWorld, sender: str, contract: Any, function: str) -> list[dict[str, Any]]:
+    """Every transaction `sender` sent to `contract`'s `function` on its chain, decoded, mined or reverted."""
+    w3 = contract.w3
+    found = []
+    for number in range(1, w3.eth.block_number + 1):
+        for tx in w3.eth.get_block(number, full_transactions=True).transactions:
+            if tx["from"] != sender or tx["to"] != contract.address:
+                continue
+            called, args = contract.decode_function_input(tx["input"])
+            if called.fn_name == function:
+                found.append(dict(args))
+    return found
+
+
+def test_sigkill_at_random_points_never_signs_a_vote_twice(world: ValidatorWorld, tmp_path: Path) -> None:
+    plan = load_plan(world.plan_path)
+    env_file = world.out / export.env_file_name(plan, VICTIM)
+    victim = plan.validators[VICTIM]
+    world.stop(VICTIM)
+    seed = random.randrange(1 << 30)
+    print(f"crash test seed {seed}")
+    chooser = random.Random(seed)
+    log = tmp_path / "victim.log"
+    place = world.polling_place
+    core = bytes.fromhex(plan.core_identifier[2:])
+    kills = 0
+    for round_ in range(ROUNDS):
+        before = place.functions.lastTargetHeight(core, victim.auxiliary_address).call()
+        if round_ % 2 == 0:
+            # Killed by itself right after its k-th ledger write: between a signature on disk and its broadcast.
+            process = start_node(world, env_file, log, crash_after=chooser.randint(1, 4))
+            process.wait(timeout=120)
+            assert process.returncode == -signal.SIGKILL
+        else:
+            process = start_node(world, env_file, log, crash_after=None)
+            time.sleep(chooser.uniform(0.5, 6.0))
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+        kills += 1
+        assert place.functions.lastTargetHeight(core, victim.auxiliary_address).call() >= before
+    # Back for good: it catches up and votes with the others again.
+    process = start_node(world, env_file, log, crash_after=None)
+    try:
+        stuck = place.functions.lastTargetHeight(core, victim.auxiliary_address).call()
+        wait_for(lambda: place.functions.lastTargetHeight(core, victim.auxiliary_address).call() > stuck + 10,
+                 180, "the restarted validator to vote again")
+        committed = world.committed() or 0
+        wait_for(lambda: (world.committed() or 0) > committed, 180, "another committed meta-block")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    text = log.read_text()
+    assert "stopped cleanly" in text and "Traceback" not in text
+    # Some crash came between a journalled transaction and its broadcast, and the restart sent those bytes.
+    assert "resume: " in text, text
+    assert kills == ROUNDS
+
+    # One signature per (chain, target height) among every vote transaction ever sent ...
+    by_height: dict[tuple[bytes, int], set[tuple[Any, ...]]] = defaultdict(set)
+    votes = sent_votes(world, victim.auxiliary_address, place, "vote")
+    for args in votes:
+        by_height[(args["coreIdentifier"], args["targetHeight"])].add(
+            (args["source"], args["target"], args["transitionHash"], args["v"], args["r"], args["s"]))
+    assert votes and all(len(signed) == 1 for signed in by_height.values()), \
+        by_hight_items(by_height)
+    # ... and one per meta-block on origin.
+    origin_votes = sent_votes(world, victim.origin_address, world.core, "verifyVote")
+    per_target: dict[int, set[tuple[Any, ...]]] = defaultdict(set)
+    for args in origin_votes:
+        per_target[args["targetHeight"]].add((args["transitionHash"], args["v"], args["r"], args["s"]))
+    assert all(len(signed) == 1 for signed in per_target.values())
+    # The ledger knows every vote that reached the chain (it was written before each one left).
+    ledger = Ledger(world.out / env_file.name.replace(".env", ".validator.json"))
+    for (identifier, height), signed in by_height.items():
+        entry = ledger.vote(identifier.hex(), height)
+        if entry is not None:
+            (only,) = signed
+            assert entry["r"] == "0x" + bytes(only[4]).hex()
+
+
+def by_hight_items(mapping: dict[Any, Any]) -> list[tuple[Any, Any]]:
+    return [(key, value) for key, value in mapping.items() if len(value) > 1]

@@ -1,0 +1,108 @@
+"""The validator nodes on a real devnet (two anvil chains, 1 s blocks, 4 equal-ish validators), as
+`mosaic-tui deploy --devnet` leaves it: meta-blocks commit on origin, the auxiliary chain's active
+kernel follows the open kernel, the status panel's data says so; stopping one validator keeps
+finality going, stopping two halts it and the status says why, restarting them catches up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mosaic_tui import devnet
+from tests.validator.world import ValidatorWorld, deploy_world, wait_for
+
+EPOCH = 3
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValidatorWorld]:
+    tmp = tmp_path_factory.mktemp("validators")
+    built: ValidatorWorld | None = None
+    try:
+        built = deploy_world(tmp)
+        yield built
+    finally:
+        devnet.down(tmp / "devnet")
+
+
+def test_meta_blocks_commit_and_the_active_kernel_follows_the_open_kernel(world: ValidatorWorld) -> None:
+    wait_for(lambda: (world.committed() or 0) >= 1, 150, "two committed meta-blocks")
+    # Kernel 2 opened by the second commit is proven on the auxiliary chain.
+    wait_for(lambda: world.kernels()[0] >= 2 and world.kernels()[1] == world.kernels()[3], 120,
+             "the auxiliary chain's active kernel to equal the open kernel")
+    open_height, _, active_height, _ = world.kernels()
+    assert active_height == open_height
+    # Both chains finalise; the status panel's data (status --once --json) shows the same chain state.
+    status = world.status_json()
+    meta = status["meta"]
+    assert meta["committed_height"] >= 1 and meta["active_kernel"] >= 2
+    assert meta["auxiliary"]["finalised"] >= EPOCH and meta["origin"]["finalised"] > 0
+    assert meta["auxiliary"]["finalised"] % EPOCH == 0
+    assert all(row["in_polling_place"] and row["last_vote"] > 0 for row in status["rows"])
+    assert all(row["runway"] > 1000 for row in status["rows"])
+    assert not [w for w in status["warnings"] if "stalled" in w or "silent" in w]
+    assert "Traceback" not in world.logs()
+
+
+def test_one_down_keeps_finality_two_down_halt_it_restart_catches_up(world: ValidatorWorld) -> None:
+    world.stop(3)
+    before = world.finalised()
+    wait_for(lambda: world.finalised() >= before + 3 * EPOCH, 120, "finality with 3 of 4 validators")
+
+    world.stop(2)
+    halted = wait_for(lambda: [w for w in world.status_json()["warnings"] if "auxiliary finality stalled" in w
+                               and "below the 2/3 needed" in w], 120, "the stall warning with two validators down")
+    assert "(50 %)" in halted[0]
+    stalled_at = world.finalised()
+    status = world.status_json()
+    silent = [w for w in status["warnings"] if "is silent" in w]
+    assert len(silent) == 2, status["warnings"]
+    assert world.finalised() <= stalled_at + EPOCH  # at most one in-flight link lands
+
+    world.start_all()
+    wait_for(lambda: world.finalised() >= stalled_at + 3 * EPOCH, 150, "finality to resume after the restart")
+    wait_for(lambda: not [w for w in world.status_json()["warnings"] if "stalled" in w], 120,
+             "the stall warning to clear")
+    committed = world.committed() or 0
+    wait_for(lambda: (world.committed() or 0) > committed, 150, "a meta-block committed after the restart")
+
+
+def test_a_validator_who_joins_on_origin_is_proven_and_seals(world: ValidatorWorld) -> None:
+    """A deposit on origin joins with the next kernel; the nodes prove it, PollingPlace lists it, and
+    ProposerSet follows (followKernel, enacted by the devnet's stand-in for the AuRa engine)."""
+    from mosaic_tui import keys
+    from mosaic_tui.contracts import load_artifact
+    from tests.helpers import transact
+
+    newcomer = keys.dev_signer(777).address
+    deployer = keys.dev_signer(0).address  # anvil unlocks its own dev accounts
+    origin = world.origin_w3
+    stake = origin.eth.contract(address=world.core.functions.stake().call(), abi=load_artifact("Stake")["abi"])
+    token = origin.eth.contract(address=world.deployed["origin"]["ost"], abi=load_artifact("EIP20Token")["abi"])
+    amount = stake.functions.minimumDeposit().call()
+    transact(origin, token.functions.approve(stake.address, amount), deployer)
+    transact(origin, stake.functions.deposit(newcomer, amount), deployer)
+    proposer_set = world.aux_w3.eth.contract(address=world.deployed["auxiliary"]["proposer_set"],
+                                             abi=load_artifact("ProposerSet")["abi"])
+    wait_for(lambda: newcomer in world.polling_place.functions.getValidators().call()[0], 240,
+             "the newcomer's kernel to be proven into PollingPlace")
+    wait_for(lambda: newcomer in proposer_set.functions.getValidators().call(), 120,
+             "ProposerSet to list the newcomer")
+    assert len(proposer_set.functions.getValidators().call()) == 5
+    # Four of five still hold over 2/3 of the weight: finality goes on without the newcomer's votes.
+    before = world.finalised()
+    wait_for(lambda: world.finalised() >= before + 2 * EPOCH, 120, "finality with the newcomer silent")
+
+
+def test_devnet_down_stops_every_validator_node(tmp_path: Path, world: ValidatorWorld) -> None:
+    running = [entry for entry in devnet.load_validators(world.directory).values() if entry.is_ours()]
+    assert len(running) == 4
+    rows = [row for row in devnet.status(world.directory) if row["name"].startswith("validator-")]
+    assert [row["running"] for row in rows] == [True] * 4
+    devnet.stop_validators(world.directory)
+    assert all(not entry.is_ours() for entry in running)
+    assert "stopped cleanly" in world.logs()  # SIGTERM ends each node after its duty
+    world.start_all()  # leave it as the fixture found it
