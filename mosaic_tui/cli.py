@@ -186,6 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     take_env_passphrases()  # before any child process (anvil, a node, rum) could inherit them
     try:
+        from mosaic_tui.settings import check_environment
+
+        for note in check_environment():  # a bad MOSAIC_TUI_* value stops here, naming the variable
+            print(f"note: {note}", file=sys.stderr)
         if args.command is None:
             return _run_wizard(args)
         handler = {"tools": _tools, "contracts": _contracts, "devnet": _devnet, "deploy": _deploy,

@@ -21,13 +21,13 @@ Per pass, in this order, each one line in the log when it did something:
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mosaic_tui import settings
 from mosaic_tui.chain import proofs
 from mosaic_tui.chain.header import verified_header
 from mosaic_tui.chain.rpc import RpcUnavailable, is_transient
@@ -95,7 +95,7 @@ class ValidatorNode:
         self.polling_place = self.aux.contract("PollingPlace", config.polling_place)
         self.gateway = self.aux.contract("KernelGateway", config.kernel_gateway)
         self.proposer_set = self.aux.contract("ProposerSet", SYSTEM_ADDRESSES["ProposerSet"])
-        self.devnet_engine = bool(os.environ.get(DEVNET_ENGINE_ENV))
+        self.devnet_engine = bool(settings.get(DEVNET_ENGINE_ENV))
         self.core = self.origin.contract("OriginCore", config.origin_core)
         self.identifiers = {"auxiliary": config.core_identifier,
                             "origin": bytes(self.aux.call(self.polling_place.functions.originCoreIdentifier()))}
