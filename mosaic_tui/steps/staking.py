@@ -228,7 +228,7 @@ def step(ctx: Deployment) -> Step:
 
 
 def _write_ceremony(ctx: Deployment) -> None:
-    """ceremony.toml for the external validators (SPEC section 5), written on every run of step 2."""
+    """ceremony.toml for the external validators (docs/design.md, "Files"), written on every run of step 2."""
     from mosaic_tui.ceremony import write_ceremony
 
     write_ceremony(ctx)
