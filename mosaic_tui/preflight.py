@@ -193,7 +193,7 @@ def _costs(ctx: Any, fee: int) -> list[StepCost]:
 
 
 def run_preflight(ctx: Any) -> PreflightReport:
-    """All checks of SPEC step 0. Raises InputErrors only for an unreachable origin; else fills `problems`."""
+    """All checks of step 0 (docs/design.md). Raises InputErrors only for an unreachable origin; else fills `problems`."""
     plan = ctx.plan
     problems: list[InputError] = list(plan.problems())
 

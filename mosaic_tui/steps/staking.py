@@ -162,11 +162,39 @@ def validator_actions(index: int, validator: Any) -> list[Action]:
     role = f"validator:{index}"
     stake_approval = approve(f"2.approve_stake.{index}", f"validator {index + 1} approves its stake", role,
                              validator.origin_address, "stake", validator.stake)
+    gateway_approval = approve(f"2.approve_gateway.{index}", f"validator {index + 1} approves its gateway stake",
+                               role, validator.origin_address, "ost_gateway", validator.gateway_stake)
+    staked = _staked(validator.origin_address, validator.gateway_stake, validator.auxiliary_address)
+    stake = gateway_stake(f"2.gateway_stake.{index}", f"validator {index + 1} stakes for base coin", role,
+                          f"2.approve_gateway.{index}", validator.gateway_stake, validator.auxiliary_address)
     return [replace(stake_approval, done_on_chain=_once_initialized(stake_approval.done_on_chain)),
-            approve(f"2.approve_gateway.{index}", f"validator {index + 1} approves its gateway stake",
-                    role, validator.origin_address, "ost_gateway", validator.gateway_stake),
-            gateway_stake(f"2.gateway_stake.{index}", f"validator {index + 1} stakes for base coin", role,
-                          f"2.approve_gateway.{index}", validator.gateway_stake, validator.auxiliary_address)]
+            replace(gateway_approval, done_on_chain=_first(staked, gateway_approval.done_on_chain)),
+            replace(stake, done_on_chain=staked)]
+
+
+def _staked(staker: str, amount: int, beneficiary: str) -> Any:
+    """This very gateway stake is on chain already (sent by an earlier run whose journal is gone, or by
+    the validator itself): found by its message hash, for each nonce the staker has used."""
+    def check(c: Any) -> dict[str, Any] | None:
+        gateway = c.out("ost_gateway")
+        for nonce in range(int(c.read("OSTGateway", "origin", gateway, "nonces", staker))):
+            digest = bytes(c.read("OSTGateway", "origin", gateway, "messageHash", staker, amount, beneficiary, nonce))
+            if c.read("OSTGateway", "origin", gateway, "stakedMessages", digest):
+                return {"_stake": {"staker": staker, "beneficiary": beneficiary, "amount": amount, "nonce": nonce,
+                                   "message_hash": "0x" + digest.hex()}}
+        return None
+    return check
+
+
+def _first(*checks: Any) -> Any:
+    """Done when any of the checks finds the effect on chain (an approval a later stake spent counts)."""
+    def done(c: Any) -> dict[str, Any] | None:
+        for check in checks:
+            found = check(c)
+            if found is not None:
+                return {key: value for key, value in found.items() if not key.startswith("_")}
+        return None
+    return done
 
 
 def step(ctx: Deployment) -> Step:
@@ -201,7 +229,7 @@ def step(ctx: Deployment) -> Step:
 
 
 def _write_ceremony(ctx: Deployment) -> None:
-    """ceremony.toml for the external validators (SPEC section 5), written on every run of step 2."""
+    """ceremony.toml for the external validators (docs/design.md, "Files"), written on every run of step 2."""
     from mosaic_tui.ceremony import write_ceremony
 
     write_ceremony(ctx)

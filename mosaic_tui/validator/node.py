@@ -21,13 +21,13 @@ Per pass, in this order, each one line in the log when it did something:
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mosaic_tui import settings
 from mosaic_tui.chain import proofs
 from mosaic_tui.chain.header import verified_header
 from mosaic_tui.chain.rpc import RpcUnavailable, is_transient
@@ -72,6 +72,8 @@ class ValidatorNode:
         self._said: dict[str, str] = {}
         self._first_seen: dict[str, float] = {}
         self._kernel_blocks: dict[int, int] = {}
+        self._kernel_logs: dict[int, Any] = {}
+        self._listed: list[str] | None = None
 
     # -- set-up ---------------------------------------------------------------------------------------
 
@@ -93,7 +95,7 @@ class ValidatorNode:
         self.polling_place = self.aux.contract("PollingPlace", config.polling_place)
         self.gateway = self.aux.contract("KernelGateway", config.kernel_gateway)
         self.proposer_set = self.aux.contract("ProposerSet", SYSTEM_ADDRESSES["ProposerSet"])
-        self.devnet_engine = bool(os.environ.get(DEVNET_ENGINE_ENV))
+        self.devnet_engine = bool(settings.get(DEVNET_ENGINE_ENV))
         self.core = self.origin.contract("OriginCore", config.origin_core)
         self.identifiers = {"auxiliary": config.core_identifier,
                             "origin": bytes(self.aux.call(self.polling_place.functions.originCoreIdentifier()))}
@@ -130,6 +132,7 @@ class ValidatorNode:
             ("prove kernel", self.prove_kernel),
             ("follow", self.follow_kernel),
         ]
+        self._listed = None
         for name, duty in duties:
             if self.stop.is_set():
                 return
@@ -163,8 +166,15 @@ class ValidatorNode:
 
     # -- helpers --------------------------------------------------------------------------------------
 
+    def _validators(self) -> list[str]:
+        """PollingPlace's validators, read once per pass."""
+        if self._listed is None:
+            listed, _ = self.aux.call(self.polling_place.functions.getValidators())
+            self._listed = [str(address) for address in listed]
+        return self._listed
+
     def _rank(self) -> int:
-        listed, _ = self.aux.call(self.polling_place.functions.getValidators())
+        listed = self._validators()
         lowered = [address.lower() for address in listed]
         return lowered.index(self.me.lower()) if self.me.lower() in lowered else len(lowered)
 
@@ -256,6 +266,26 @@ class ValidatorNode:
             height -= epoch
         return final, final_height
 
+    def _last_targets(self, core: bytes, listed: list[str]) -> dict[str, int]:
+        """Every validator's last target height on one chain, in one JSON-RPC batch request."""
+        from mosaic_tui.chain.batch import AbiFunction, BatchClient, RpcFailure, call_request
+        from mosaic_tui.contracts import load_artifact
+
+        function = AbiFunction.from_abi(load_artifact("PollingPlace")["abi"], "lastTargetHeight")
+        requests = [call_request(self.config.polling_place, function, (core, address), "latest") for address in listed]
+
+        def read() -> list[Any]:
+            with BatchClient(self.config.auxiliary_endpoint) as client:
+                return list(client.run(requests))
+
+        answers = self.aux.read("reading the validators' last votes", read)
+        found = {}
+        for address, answer in zip(listed, answers, strict=True):
+            if isinstance(answer, RpcFailure):
+                raise Skipped(f"lastTargetHeight could not be read ({answer.message})")
+            found[address] = int(function.decode(answer)[0])
+        return found
+
     def _aux_transition(self, target: bytes, target_height: int, block: Any) -> bytes:
         """The transition an auxiliary vote names: everything a meta-block of this checkpoint would hold
         that the auxiliary chain alone determines (the origin fields are OriginCore's business)."""
@@ -284,11 +314,11 @@ class ValidatorNode:
         core = self.identifiers[which]
         key = core.hex()
         place = self.polling_place
-        listed, _ = self.aux.call(place.functions.getValidators())
+        listed = self._validators()
         if self.me.lower() not in [address.lower() for address in listed]:
             self.say(f"vote {which}", "not a validator in PollingPlace (yet); not voting", once=True)
             return None
-        on_chain = {address: int(self.aux.call(place.functions.lastTargetHeight(core, address))) for address in listed}
+        on_chain = self._last_targets(core, listed)
         mine_on_chain = next(h for address, h in on_chain.items() if address.lower() == self.me.lower())
         signed_max = self.ledger.max_target(key)
         if signed_max > mine_on_chain:
@@ -500,11 +530,13 @@ class ValidatorNode:
         if open_hash in (active_hash, ZERO_HASH):
             return
         want = 0 if active_hash == ZERO_HASH else int(self.aux.call(gateway.functions.activeKernelHeight())) + 1
-        logs = self.origin.read("reading KernelOpened", lambda: core.events.KernelOpened.get_logs(
-            from_block=0, argument_filters={"height": want}))
-        if not logs:
-            return
-        opened = logs[-1]
+        if want not in self._kernel_logs:
+            logs = self.origin.read("reading KernelOpened", lambda: core.events.KernelOpened.get_logs(
+                from_block=0, argument_filters={"height": want}))
+            if not logs:
+                return
+            self._kernel_logs[want] = logs[-1]
+        opened = self._kernel_logs[want]
         final_height = int(self.aux.call(self.stores["origin"].functions.latestFinalisedHeight()))
         if final_height < int(opened.blockNumber):
             self.say("prove kernel", f"kernel {want} opened in origin block {opened.blockNumber}; waiting for an "
@@ -553,7 +585,7 @@ class ValidatorNode:
         if self._rank() != 0 and not self._waited("follow", self._stall_seconds("auxiliary")):
             return
         sent = self.aux.wait(self.aux.send([("follow kernel", place_set.functions.followKernel())]))
-        listed, _ = self.aux.call(self.polling_place.functions.getValidators())
+        listed = self._validators()
         self.say("follow", f"signalled {len(listed)} sealers to ProposerSet (followKernel, "
                            f"{'mined' if sent[0].receipt is not None else 'pending'})")
 
