@@ -16,13 +16,16 @@ import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mosaic_tui import authority, devnet, genesis
 from mosaic_tui.errors import StepFailed
-from mosaic_tui.runner import Action, Step
 from mosaic_tui.steps.info import StepInfo
 
 if TYPE_CHECKING:
+    from mosaic_tui import genesis
     from mosaic_tui.deployment import Deployment
+    from mosaic_tui.runner import Step
+
+# authority, devnet and genesis (eth_utils, pycryptodome, the plan model) are imported where a step runs:
+# the welcome page imports this module for INFO alone.
 
 INFO = StepInfo(
     "3", "Auxiliary chain", "genesis with the auxiliary contracts, AuRa spec, node files, start the node",
@@ -41,6 +44,7 @@ def paid_in_genesis(ctx: Deployment) -> tuple[dict[str, Any], ...]:
 
 
 def genesis_inputs(ctx: Deployment) -> genesis.GenesisInputs:
+    from mosaic_tui import genesis
     return genesis.GenesisInputs(
         initial_proposer=ctx.signer("proposer").address, origin_core=ctx.outputs.origin_core,
         ost_gateway=ctx.outputs.ost_gateway, setup_block_hash=ctx.outputs.setup_block_hash,
@@ -53,6 +57,7 @@ def _sha256(path: Path) -> str:
 
 
 def _write_genesis(ctx: Deployment) -> dict[str, Any]:
+    from mosaic_tui import authority, genesis
     proposer = ctx.signer("proposer")
     nodes = authority.load_or_create_nodes(ctx.out_dir, ctx.plan, proposer.address)
     try:
@@ -90,6 +95,7 @@ def _check_genesis_files(ctx: Deployment) -> None:
 
 def start_commands(ctx: Deployment) -> str:
     """The exact command lines that start an auxiliary node for this genesis (shown while step 3 waits)."""
+    from mosaic_tui import authority, genesis
     anvil = shlex.join(genesis.anvil_command(ctx.plan, Path(ctx.outputs.genesis_path).resolve()))
     min_price = (f"curl -s -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,"
                  f"\"method\":\"anvil_setMinGasPrice\",\"params\":[\"{hex(ctx.plan.auxiliary.gas_price)}\"]}}' "
@@ -104,6 +110,7 @@ def start_commands(ctx: Deployment) -> str:
 def _check_node(ctx: Deployment) -> None:
     """The node at the plan's URL runs this genesis: chain id, ProposerSet's code and OSTPrime's balance at
     block 0, and on a real AuRa client the genesis hash itself."""
+    from mosaic_tui import genesis
     client = ctx.auxiliary
     chain_id = client.call("reading the chain id", lambda: client.w3.eth.chain_id)
     if chain_id != ctx.plan.auxiliary.chain_id:
@@ -136,6 +143,8 @@ def devnet_engine_finalize(url: str, plan: Any) -> bool:
     """
     from eth_utils import keccak
 
+    from mosaic_tui import devnet, genesis
+
     proposer_set = genesis.SYSTEM_ADDRESSES["ProposerSet"]
     finalized = devnet.rpc_call(url, "eth_call", [{"to": proposer_set, "data": "0x" + keccak(text="finalized()")[:4].hex()},
                                                   "latest"])
@@ -161,6 +170,7 @@ def devnet_engine_finalize(url: str, plan: Any) -> bool:
 
 
 def _start_node(ctx: Deployment) -> dict[str, Any]:
+    from mosaic_tui import devnet, genesis
     _check_genesis_files(ctx)
     url = ctx.plan.auxiliary.rpc
     if ctx.plan.devnet and not devnet.answers(url):
@@ -204,6 +214,7 @@ def _before(ctx: Deployment) -> None:
 
 
 def step(ctx: Deployment) -> Step:
+    from mosaic_tui.runner import Action, Step
     actions = [
         Action(id="3.genesis", label="build the genesis with the auxiliary contracts, write it and the node files",
                run=_write_genesis),

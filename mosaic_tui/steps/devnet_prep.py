@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mosaic_tui.runner import Action, Step, Tx
 from mosaic_tui.steps.common import ost_address, validator_eth_needed
 from mosaic_tui.steps.info import StepInfo
 
 if TYPE_CHECKING:
     from mosaic_tui.deployment import Deployment
+    from mosaic_tui.runner import Action, Step, Tx
 
 DEV_OST_SUPPLY = 10**9 * 10**18
 TOKEN_GAS = 90_000  # a transfer sent before the token's deployment is mined cannot be estimated
@@ -34,6 +34,7 @@ INFO = StepInfo(
 
 
 def step(ctx: Deployment) -> Step:
+    from mosaic_tui.runner import Action, Step, Tx
     plan = ctx.plan
     actions: list[Action] = []
     token_deps: tuple[str, ...] = ()
@@ -51,6 +52,8 @@ def step(ctx: Deployment) -> Step:
 
 def _funding(index: int, address: str, eth: int, ost: int, token_deps: tuple[str, ...]) -> list[Action]:
     """ETH for a validator's own transactions and OST for its stakes, unless it already holds them."""
+    from mosaic_tui.runner import Action, Tx
+
     def send_eth(ctx: Deployment) -> Tx:
         return Tx(address, "0x", value=eth, gas=21_000)
 

@@ -13,12 +13,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from mosaic_tui import setup_block
-from mosaic_tui.chain import header, proofs
-from mosaic_tui.chain.rpc import node_error_sentence
 from mosaic_tui.errors import StepFailed
-from mosaic_tui.runner import Action, Step, Tx
-from mosaic_tui.setup_block import KeptProofs
 from mosaic_tui.steps.common import (
     OPEN_KERNEL_HASH_SLOT,
     OPENING_BASE,
@@ -31,6 +26,11 @@ from mosaic_tui.steps.info import StepInfo
 
 if TYPE_CHECKING:
     from mosaic_tui.deployment import Deployment
+    from mosaic_tui.runner import Action, Step, Tx
+    from mosaic_tui.setup_block import KeptProofs
+
+# setup_block and the proof helpers (rlp, eth_utils) are imported where a step runs: the welcome page
+# imports this module for INFO alone.
 
 INFO = StepInfo(
     "4", "Initialize auxiliary", "prove K0, mint base coin, hand over from the proposer, check gas price",
@@ -48,6 +48,7 @@ def _height(ctx: Deployment) -> int:
 def _kept(ctx: Deployment) -> KeptProofs:
     """The proofs kept in step 2 (fetched now, at the set-up block, for a journal from before they were
     kept), checked against the set-up block's state root."""
+    from mosaic_tui import setup_block
     if "kept_proofs" not in ctx.cache:
         kept = setup_block.kept_proofs(ctx.journal.outputs())
         if kept is None:
@@ -58,6 +59,10 @@ def _kept(ctx: Deployment) -> KeptProofs:
 
 
 def _fetch_now(ctx: Deployment) -> KeptProofs:
+    from mosaic_tui.chain import proofs
+    from mosaic_tui.chain.rpc import node_error_sentence
+    from mosaic_tui.setup_block import KeptProofs
+
     origin, height = ctx.origin, _height(ctx)
 
     def fetch(address: str, keys: list[bytes]) -> dict[str, Any]:
@@ -78,6 +83,8 @@ def _fetch_now(ctx: Deployment) -> KeptProofs:
 
 
 def _prove_origin_core(ctx: Deployment) -> Tx:
+    from mosaic_tui.chain import proofs
+    from mosaic_tui.runner import Tx
     proof = _kept(ctx).origin_core
     account_rlp, nodes = proofs.account_proof_args(proof)
     return Tx(ctx.outputs.kernel_gateway, ctx.call_data("KernelGateway", "proveOriginCore", account_rlp, nodes,
@@ -92,11 +99,14 @@ def aura_header(block: Any) -> bytes:
     """The RLP header of an AuRa block (seal fields step and signature instead of mix hash and nonce)."""
     import rlp
 
+    from mosaic_tui.chain import header
+
     fields = header.header_fields({**block, "mixHash": b"", "nonce": b""})[:13]
     return bytes(rlp.encode([*fields, header.as_quantity(block["step"]), header.as_bytes(block["signature"])]))
 
 
 def _header(block: Any) -> bytes:
+    from mosaic_tui.chain import header
     if block.get("step") is not None and block.get("signature") is not None:
         encoded = aura_header(block)
         from eth_utils import keccak
@@ -110,6 +120,7 @@ def _header(block: Any) -> bytes:
 def _anchor_genesis(ctx: Deployment) -> Tx:
     """AuxiliaryBlockStore.anchorGenesis with the genesis header, or with the chain of headers back to it
     from a block BLOCKHASH still knows (docs/auxiliary-genesis.md)."""
+    from mosaic_tui.runner import Tx
     client = ctx.auxiliary
     latest = client.call("reading the block number", lambda: client.w3.eth.block_number)
     store = ctx.outputs.auxiliary_block_store
@@ -146,6 +157,9 @@ def _k0(ctx: Deployment) -> Any:
 
 def _prove_opening(function: str) -> Any:
     """KernelGateway.proveBlockOpening (K0 in one transaction) or proveKernelOpening (the first of its parts)."""
+    from mosaic_tui.chain import proofs
+    from mosaic_tui.runner import Tx
+
     def build(ctx: Deployment) -> Tx:
         proof = _kept(ctx).origin_core
         kernel = _k0(ctx)
@@ -159,6 +173,8 @@ def _prove_opening(function: str) -> Any:
 def _activate_part(end: int, size: int) -> Any:
     """A part cannot be estimated before the proof (or the part before it) is mined, so it carries its gas
     from the measured constants (rounded up; unused gas is not paid for)."""
+    from mosaic_tui.runner import Tx
+
     def build(ctx: Deployment) -> Tx:
         kernel = _k0(ctx)
         need = OPENING_BASE + len(kernel.updated_validators) * OPENING_CALLDATA_PER_VALIDATOR + \
@@ -186,6 +202,7 @@ def _part_applied(end: int) -> Any:
 
 def _opening_actions(ctx: Deployment) -> list[Action]:
     """K0 activated in one transaction when it fits an auxiliary block, else proven once and applied in parts."""
+    from mosaic_tui.runner import Action
     parts = opening_parts(len(ctx.plan.validators), ctx.plan.auxiliary.gas_limit)
     if not parts:  # None: one transaction; []: cannot fit, the estimate will say so
         return [Action(id="4.prove_block_opening", label="KernelGateway.proveBlockOpening: activate K0",
@@ -215,11 +232,15 @@ def _kernel_active(ctx: Deployment) -> dict[str, Any] | None:
 
 
 def _prove_gateway(ctx: Deployment) -> Tx:
+    from mosaic_tui.chain import proofs
+    from mosaic_tui.runner import Tx
     account_rlp, nodes = proofs.account_proof_args(_kept(ctx).ost_gateway)
     return Tx(ctx.outputs.ost_prime, ctx.call_data("OSTPrime", "proveGateway", account_rlp, nodes, _height(ctx)))
 
 
 def _mint(stake: dict[str, Any]) -> Any:
+    from mosaic_tui.runner import Tx
+
     def build(ctx: Deployment) -> Tx:
         nodes = _kept(ctx).stake_nodes(stake["message_hash"])
         data = ctx.call_data("OSTPrime", "mint", stake["amount"], stake["beneficiary"],
@@ -260,6 +281,7 @@ def _proposer_set_finalized(ctx: Deployment) -> dict[str, Any]:
 
 
 def _hand_over(ctx: Deployment) -> Tx:
+    from mosaic_tui.runner import Tx
     validators, _ = ctx.read("PollingPlace", "auxiliary", ctx.outputs.polling_place, "getValidators")
     return Tx(ctx.outputs.proposer_set, ctx.call_data("ProposerSet", "handOver", list(validators)))
 
@@ -285,11 +307,13 @@ def _minted_total(ctx: Deployment) -> dict[str, Any]:
 
 
 def _before(ctx: Deployment) -> None:
+    from mosaic_tui import setup_block
     setup_block.check_before_initialize(ctx)
     ctx.sender.set_legacy_gas_price("auxiliary", ctx.plan.auxiliary.gas_price)
 
 
 def step(ctx: Deployment) -> Step:
+    from mosaic_tui.runner import Action, Step
     actions = [
         Action(id="4.anchor_genesis", label="AuxiliaryBlockStore.anchorGenesis: trust the genesis block",
                chain="auxiliary", sender="proposer", build=_anchor_genesis, done_on_chain=_anchored),

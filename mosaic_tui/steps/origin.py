@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mosaic_tui.runner import Action, Step, Tx
 from mosaic_tui.steps.common import ost_address
 from mosaic_tui.steps.info import StepInfo
 
 if TYPE_CHECKING:
     from mosaic_tui.deployment import Deployment
+    from mosaic_tui.runner import Step
 
 # Gas measured on anvil (benchmarks/gas_origin.py) with room to spare, for the preflight's cost table.
 DEPLOY_ORIGIN_CORE_GAS, DEPLOY_OST_GATEWAY_GAS = 3_200_000, 900_000
@@ -28,6 +28,7 @@ def _origin_core_args(ctx: Deployment) -> tuple[Any, ...]:
 
 
 def step(ctx: Deployment) -> Step:
+    from mosaic_tui.runner import Action, Step, Tx
     return Step(INFO.key, INFO.title, [
         Action(id="1.deploy_origin_core", label="deploy OriginCore (deploys Stake)", chain="origin",
                sender="deployer", build=lambda c: Tx(None, c.deploy_data("OriginCore", *_origin_core_args(c))),

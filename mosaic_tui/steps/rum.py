@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mosaic_tui.runner import Action, Step
 from mosaic_tui.steps.info import StepInfo
 
 if TYPE_CHECKING:
     from mosaic_tui.deployment import Deployment
+    from mosaic_tui.runner import Step
 
 INFO = StepInfo("5", "Rum nodes", "export the validators' TOML and env files, start rum",
                 "Write rum.toml, an env file per validator and deployment.toml from the journal.", ("5.export",))
@@ -22,6 +22,8 @@ def _export(ctx: Deployment) -> dict[str, Any]:
 
 
 def step(ctx: Deployment) -> Step:
+    from mosaic_tui.runner import Action, Step
+
     # Always rewritten: exports are derived from the journal and cost nothing to regenerate.
     return Step(INFO.key, INFO.title, [Action(id="5.export", label="write rum.toml, env files and deployment.toml",
                                           run=_export)])

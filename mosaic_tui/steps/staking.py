@@ -14,7 +14,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mosaic_tui.errors import StepFailed
-from mosaic_tui.runner import Action, Step, Tx
 from mosaic_tui.steps.common import (
     INITIALIZE_BASE,
     INITIALIZE_FINAL_PER_VALIDATOR,
@@ -27,6 +26,7 @@ from mosaic_tui.steps.info import StepInfo
 
 if TYPE_CHECKING:
     from mosaic_tui.deployment import Deployment
+    from mosaic_tui.runner import Action, Step, Tx
 
 # Gas of the deployer's actions that cannot be estimated before their dependencies exist, measured on
 # anvil (benchmarks/gas_origin.py) with room to spare: the preflight's cost table.
@@ -82,6 +82,7 @@ def _genesis_actions(ctx: Deployment, approvals: list[str]) -> list[Action]:
     """Stake.initialize in one transaction when the genesis set fits a block; else registerValidators
     in chunks (each chunk signed after the previous one, so they register in plan order, which is
     K0's order), then initialize with the last chunk once the others are mined."""
+    from mosaic_tui.runner import Action, Tx
     plan = ctx.plan
     count = len(plan.validators)
     chunks = genesis_chunks(count, _origin_gas_limit(ctx)) if count else [0]
@@ -141,6 +142,7 @@ def _stake_event(ctx: Deployment, receipt: Any) -> dict[str, Any]:
 
 
 def approve(action_id: str, label: str, role: str, owner: str, spender_key: str, amount: int) -> Action:
+    from mosaic_tui.runner import Action, Tx
     return Action(
         id=action_id, label=label, chain="origin", sender=role,
         build=lambda c: Tx(ost_address(c), c.call_data("EIP20Token", "approve", c.out(spender_key), amount)),
@@ -148,6 +150,8 @@ def approve(action_id: str, label: str, role: str, owner: str, spender_key: str,
 
 
 def gateway_stake(action_id: str, label: str, role: str, approval: str, amount: int, beneficiary: str) -> Action:
+    from mosaic_tui.runner import Action, Tx
+
     def build(c: Any) -> Tx:
         staker = c.signer(role).address
         nonce = int(c.read("OSTGateway", "origin", c.outputs.ost_gateway, "nonces", staker))
@@ -198,6 +202,7 @@ def _first(*checks: Any) -> Any:
 
 
 def step(ctx: Deployment) -> Step:
+    from mosaic_tui.runner import Step
     from mosaic_tui.steps import external
 
     plan = ctx.plan
