@@ -187,7 +187,7 @@ def parse_chain_id(value: object, field: str) -> int:
 
 
 def default_core_identifier(origin_chain_id: int, auxiliary_chain_id: int) -> str:
-    """The SPEC's default: origin chain id in 8 bytes, then the auxiliary chain id in 12, big-endian."""
+    """The default (docs/design.md, step 0): origin chain id in 8 bytes, then the auxiliary chain id in 12, big-endian."""
     prefix = origin_chain_id.to_bytes(8, "big")
     suffix = auxiliary_chain_id.to_bytes(12, "big")
     return "0x" + (prefix + suffix).hex()
