@@ -95,6 +95,11 @@ class Chain:
             tx["to"] = to
         return "eth_sendTransaction", [tx]
 
+    def mine_in_slices(self, txs: Sequence[tuple[str, list[Any]]], size: int = 1000) -> None:
+        """`mine` a slice at a time: anvil's pool slows down badly with tens of thousands pending."""
+        for start in range(0, len(txs), size):
+            self.mine(txs[start:start + size])
+
     def mine(self, txs: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
         """Send all, mine until every one has a receipt, and fail loudly if any reverted."""
         hashes = self.all(txs)
@@ -145,8 +150,10 @@ def set_up_origin(chain: Chain, validators: list[BenchValidator]) -> dict[str, s
     chain.all([("anvil_setBalance", [v.origin_address, hex(ETH_EACH)]) for v in validators])
     chain.one("anvil_autoImpersonateAccount", [True])
     transfer, approve = fn("EIP20Token", "transfer"), fn("EIP20Token", "approve")
-    chain.mine([chain.tx(chain.deployer, transfer.encode(v.origin_address, v.ost), token, 80_000) for v in validators]
-               + [chain.tx(v.origin_address, approve.encode(stake, v.stake), token, 80_000) for v in validators])
+    chain.mine_in_slices([chain.tx(chain.deployer, transfer.encode(v.origin_address, v.ost), token, 80_000)
+                          for v in validators]
+                         + [chain.tx(v.origin_address, approve.encode(stake, v.stake), token, 80_000)
+                            for v in validators])
     initialize = fn("Stake", "initialize").encode([v.origin_address for v in validators],
                                                    [v.auxiliary_address for v in validators],
                                                    [v.stake for v in validators])
@@ -175,9 +182,9 @@ def set_up_auxiliary(chain: Chain, validators: list[BenchValidator]) -> dict[str
     # The AuRa engine's finalizeChange (as SYSTEM) enables the contract, and later enacts the handed-over set.
     chain.one("anvil_autoImpersonateAccount", [True])
     finalize = "0x" + keccak(text="finalizeChange()")[:4].hex()
-    chain.mine([chain.tx(SYSTEM, finalize, proposer_set)])
+    chain.mine([chain.tx(SYSTEM, finalize, proposer_set, GAS_LIMIT // 2)])  # copying the set grows with it
     chain.mine([chain.tx(deployer, fn("ProposerSet", "handOver").encode(auxiliary), proposer_set, GAS_LIMIT // 2)])
-    chain.mine([chain.tx(SYSTEM, finalize, proposer_set)])
+    chain.mine([chain.tx(SYSTEM, finalize, proposer_set, GAS_LIMIT // 2)])  # copying the set grows with it
     chain.all([("anvil_setBalance", [v.auxiliary_address, hex(v.base_coin)]) for v in validators])
     return {"polling_place": polling_place, "proposer_set": proposer_set}
 

@@ -14,7 +14,6 @@ MOSAIC_TUI_AUXILIARY_PORT chooses the devnet's auxiliary port (default 8546).
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -26,6 +25,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker
 
+from mosaic_tui import settings
 from mosaic_tui.deploy_controller import DeploymentController
 from mosaic_tui.messages import (
     DeploymentFailed,
@@ -89,7 +89,7 @@ class MosaicApp(App[None]):
         super().__init__()
         self.session = WizardSession(
             Path(plan_path or "mosaic-plan.toml"), devnet_url=devnet_url, devnet_dir=devnet_dir,
-            devnet_port=devnet_port, auxiliary_port=auxiliary_port or int(os.environ.get(AUXILIARY_PORT_ENV, "8546")))
+            devnet_port=devnet_port, auxiliary_port=auxiliary_port or settings.get(AUXILIARY_PORT_ENV))
         self.deployment = DeploymentController(self)
         self.start_with_status = start_with_status
         self._follow_target: str | None = None

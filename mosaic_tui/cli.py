@@ -1,4 +1,4 @@
-"""Command line entry point: the wizard by default, and the headless subcommands of SPEC section 6.
+"""Command line entry point: the wizard by default, and the headless subcommands listed in README.md (design: docs/design.md).
 
 Imports stay inside the command functions so `mosaic-tui --help` and the first painted screen do
 not pay for web3 or the compiler. Every operator-facing error is a MosaicError: printed as one
@@ -186,6 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     take_env_passphrases()  # before any child process (anvil, a node, rum) could inherit them
     try:
+        from mosaic_tui.settings import check_environment
+
+        for note in check_environment():  # a bad MOSAIC_TUI_* value stops here, naming the variable
+            print(f"note: {note}", file=sys.stderr)
         if args.command is None:
             return _run_wizard(args)
         handler = {"tools": _tools, "contracts": _contracts, "devnet": _devnet, "deploy": _deploy,
@@ -272,7 +276,7 @@ def _deploy(args: argparse.Namespace) -> int:
 
 
 def _rum_commands(plan: Plan, outputs: dict[str, Any], out_dir: Path) -> None:
-    """SPEC step 5: show each validator's exact rum command (rum is started by the wizard, on request)."""
+    """Step 5 (docs/design.md): show each validator's exact rum command (rum is started by the wizard, on request)."""
     import shlex
     import shutil
 

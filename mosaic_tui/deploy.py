@@ -64,7 +64,7 @@ def devnet_plan_dict(validators: int, *, origin_url: str, origin_chain_id: int, 
                    **({} if confirmations is None else {"confirmations": confirmations})},
         "auxiliary": {"rpc": auxiliary_url, "chain_id": auxiliary_chain_id,
                       "initial_proposer": f"dev:{DEV_PROPOSER_INDEX}", "block_time": block_time,
-                      "gas_limit": 30_000_000, "epoch_length": 5},
+                      "gas_limit": 30_000_000, "epoch_length": 3},
         "validators": [dev_validator(index) for index in range(validators)],
     }
 

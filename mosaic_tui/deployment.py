@@ -16,6 +16,7 @@ from mosaic_tui.contracts import load_artifact
 from mosaic_tui.errors import InputError, StepFailed
 from mosaic_tui.journal import Journal
 from mosaic_tui.plan import Plan
+from mosaic_tui.steps.outputs import Outputs
 
 
 class Deployment:
@@ -95,6 +96,11 @@ class Deployment:
         if key not in outputs:
             raise StepFailed("-", key, f"the output {key} of an earlier step is missing from the journal")
         return outputs[key]
+
+    @property
+    def outputs(self) -> Outputs:
+        """The outputs of earlier steps by name and type (`steps/outputs.py`)."""
+        return Outputs(self.out)
 
     def has(self, key: str) -> bool:
         return key in self.journal.outputs()

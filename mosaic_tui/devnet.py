@@ -240,8 +240,10 @@ def _wait_ready(node: AnvilNode, process: subprocess.Popen[bytes]) -> None:
 
 
 def default_dir() -> Path:
-    override = os.environ.get("MOSAIC_TUI_DEVNET_DIR")
-    if override:
+    from mosaic_tui import settings
+
+    override = settings.get("MOSAIC_TUI_DEVNET_DIR")
+    if override is not None:
         return Path(override)
     import platformdirs
 

@@ -1,7 +1,7 @@
 """Step 5's files: deployment.toml (every output of every step) and what the rum validator nodes run with.
 
 The journal holds the step outputs; the plan holds the inputs. From both this writes, into `out/`:
-- `deployment.toml`, the record of the deployment (SPEC section 5 tables), public (0644);
+- `deployment.toml`, the record of the deployment (docs/design.md, "Files"), public (0644);
 - `rum.toml`, every address and endpoint OIP-3 step 5 lists, for all validators at once, and
 - `rum-<index>-<address>.env`, one per validator, the variables rum reads.
 The last two say how each validator's keys are unlocked, by reference only (the plan's
@@ -111,7 +111,7 @@ def _ost(plan: Plan, read: _Outputs) -> str | None:
 
 
 def deployment_document(plan: Plan, outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """deployment.toml's tables (SPEC section 5): addresses checksummed, amounts integer wei."""
+    """deployment.toml's tables (docs/design.md, "Files"): addresses checksummed, amounts integer wei."""
     read = _Outputs(outputs)
     origin = {
         "rpc": plan.origin.rpc,

@@ -47,7 +47,8 @@ ADDRESS_KEYS = ("ost", "stake", "polling_place", "proposer_set", "origin_core", 
 # about 135,000; benchmarks/validator_finality.py measures it), for the runway column.
 VOTE_GAS = 135_000
 SILENT_EPOCHS = 2  # a validator this many checkpoints behind the others is called silent
-STALL_EPOCHS = 4  # finality this many epochs behind the chain's head is called stalled
+STALL_EPOCHS = 4  # finality this many epochs behind the chain's head is called stalled ...
+STALL_BLOCKS = 20  # ... and at least this many blocks (short devnet epochs finalise in bursts)
 DAY = 86_400
 
 
@@ -538,7 +539,8 @@ def snapshot_warnings(snapshot: Snapshot) -> list[str]:
     if meta is not None:
         for finality in (meta.auxiliary, meta.origin):
             epoch = finality.epoch_length
-            if epoch is None or finality.lag_blocks is None or finality.lag_blocks < STALL_EPOCHS * epoch:
+            if epoch is None or finality.lag_blocks is None or \
+                    finality.lag_blocks < max(STALL_EPOCHS * epoch, STALL_BLOCKS):
                 continue
             why = ""
             if meta.total_weight and meta.voting_weight is not None:

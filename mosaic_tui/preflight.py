@@ -12,23 +12,13 @@ from typing import Any
 from mosaic_tui import units
 from mosaic_tui.errors import InputError, MosaicError
 from mosaic_tui.steps.common import (
-    INITIALIZE_BASE,
-    INITIALIZE_FINAL_PER_VALIDATOR,
-    INITIALIZE_PER_VALIDATOR,
     VALIDATOR_ORIGIN_GAS,
     genesis_chunks,
     largest_validator_count,
     opening_parts,
+    origin_gas_limit,
     ost_address,
 )
-
-# Gas of the actions that cannot be estimated before their dependencies exist, measured on anvil
-# (benchmarks/gas_origin.py) with room to spare; deployments are estimated on the node itself.
-GAS = {
-    "approve": 60_000, "transfer": 60_000, "gateway_stake": 130_000, "initialize_base": INITIALIZE_BASE,
-    "initialize_per_validator": INITIALIZE_PER_VALIDATOR,
-    "deploy_origin_core": 3_200_000, "deploy_ost_gateway": 900_000, "deploy_token": 900_000,
-}
 
 
 @dataclass
@@ -179,26 +169,26 @@ def _fee_per_gas(ctx: Any) -> int:
 
 
 def _costs(ctx: Any, fee: int) -> list[StepCost]:
+    """What each step still to run costs the deployer (its own `INFO.gas`), and the validators' own part."""
+    from mosaic_tui.steps import described
+
     plan = ctx.plan
-    count = len(plan.validators)
-    deployer = {
-        "0": (GAS["deploy_token"] if plan.deploys_ost else 0) + count * (21_000 + GAS["transfer"]),
-        "1": GAS["deploy_origin_core"] + GAS["deploy_ost_gateway"],
-        "2": GAS["approve"] + GAS["gateway_stake"] + GAS["initialize_base"] * _genesis_transactions(ctx)
-        + count * (GAS["initialize_per_validator"] + INITIALIZE_FINAL_PER_VALIDATOR),
-    }
-    titles = {"0": "Devnet preparation", "1": "Origin contracts", "2": "Staking (deployer)"}
-    costs = [StepCost(step, titles[step], gas, gas * fee) for step, gas in deployer.items()
-             if gas and (step != "0" or plan.devnet) and not ctx.journal.is_step_done(step)]
+    costs = []
+    for info in described():
+        if info.key in ("0", "1", "2") and (info.key != "0" or plan.devnet) and not ctx.journal.is_step_done(info.key):
+            gas = info.gas(ctx)
+            title = f"{info.title} (deployer)" if info.key == "2" else info.title
+            if gas:
+                costs.append(StepCost(info.key, title, gas, gas * fee))
     if not ctx.journal.is_step_done("2"):
-        validators = count * VALIDATOR_ORIGIN_GAS
+        validators = len(plan.validators) * VALIDATOR_ORIGIN_GAS
         costs.append(StepCost("2", "Staking (validators, each pays its own)", validators, validators * fee))
     costs.append(StepCost("3-4", "Auxiliary chain (no ETH: the proposer pays base coin from the genesis)", 0, 0))
     return costs
 
 
 def run_preflight(ctx: Any) -> PreflightReport:
-    """All checks of SPEC step 0. Raises InputErrors only for an unreachable origin; else fills `problems`."""
+    """All checks of step 0 (docs/design.md). Raises InputErrors only for an unreachable origin; else fills `problems`."""
     plan = ctx.plan
     problems: list[InputError] = list(plan.problems())
 
@@ -378,7 +368,7 @@ def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> 
 
 def _registered_in_chunks(ctx: Any) -> set[int]:
     """Validators whose Stake.registerValidators chunk is confirmed: their stake is already pulled."""
-    chunks = genesis_chunks(len(ctx.plan.validators), _origin_gas_limit(ctx))
+    chunks = genesis_chunks(len(ctx.plan.validators), origin_gas_limit(ctx))
     done: set[int] = set()
     start = 0
     for number, size in enumerate(chunks[:-1]):
@@ -388,20 +378,11 @@ def _registered_in_chunks(ctx: Any) -> set[int]:
     return done
 
 
-def _origin_gas_limit(ctx: Any) -> int:
-    return int(ctx.origin.w3.eth.get_block("latest")["gasLimit"])
-
-
-def _genesis_transactions(ctx: Any) -> int:
-    """How many Stake transactions register the genesis set (one initialize, or chunks and an initialize)."""
-    return max(1, len(genesis_chunks(len(ctx.plan.validators), _origin_gas_limit(ctx))))
-
-
 def _gas_limit_problems(ctx: Any, add: Any) -> None:
     """What does not fit is split over several blocks (Stake genesis chunks, K0 activated in parts); only a
     validator count past what even that allows is refused, naming the largest count these limits take."""
     plan, count = ctx.plan, len(ctx.plan.validators)
-    origin_limit, auxiliary_limit = _origin_gas_limit(ctx), plan.auxiliary.gas_limit
+    origin_limit, auxiliary_limit = origin_gas_limit(ctx), plan.auxiliary.gas_limit
     most = largest_validator_count(origin_limit, auxiliary_limit)
     if count <= most:
         return

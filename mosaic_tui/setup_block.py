@@ -285,11 +285,11 @@ def _fetch_proofs(ctx: Any, block: Mapping[str, Any]) -> KeptProofs | None:
     number = int(block["number"], 16)
     tag = hex(number)
     core_key = "0x" + proofs.slot_key(OPEN_KERNEL_HASH_SLOT).hex()
-    origin_core = _rpc(ctx, "reading OriginCore's proof", "eth_getProof", [ctx.out("origin_core"), [core_key], tag])
+    origin_core = _rpc(ctx, "reading OriginCore's proof", "eth_getProof", [ctx.outputs.origin_core, [core_key], tag])
     stakes = _gateway_stakes(ctx)
     stake_keys = ["0x" + proofs.storage_key_for_mapping(bytes.fromhex(s["message_hash"][2:]),
                                                         STAKED_MESSAGES_SLOT).hex() for s in stakes]
-    gateway = _rpc(ctx, "reading OSTGateway's proof", "eth_getProof", [ctx.out("ost_gateway"), stake_keys, tag])
+    gateway = _rpc(ctx, "reading OSTGateway's proof", "eth_getProof", [ctx.outputs.ost_gateway, stake_keys, tag])
     kept = KeptProofs(number, block["hash"], block["stateRoot"], dict(origin_core), dict(gateway))
     try:
         kept.check()
@@ -314,8 +314,8 @@ def _fetch_proofs(ctx: Any, block: Mapping[str, Any]) -> KeptProofs | None:
 
 def still_canonical(ctx: Any) -> bool:
     """Whether the origin chain still has the set-up block at its number."""
-    number = int(ctx.out("setup_block_number"))
-    return str(_block(ctx, number)["hash"]).lower() == str(ctx.out("setup_block_hash")).lower()
+    number = ctx.outputs.setup_block_number
+    return str(_block(ctx, number)["hash"]).lower() == ctx.outputs.setup_block_hash.lower()
 
 
 def check_before_auxiliary(ctx: Any) -> None:

@@ -46,8 +46,10 @@ def _quiet(_: str) -> None:
 
 def cache_dir() -> Path:
     """Where the program keeps what it installs (MOSAIC_TUI_CACHE overrides the XDG default)."""
-    override = os.environ.get(CACHE_ENV)
-    if override:
+    from mosaic_tui import settings
+
+    override = settings.get(CACHE_ENV)
+    if override is not None:
         return Path(override)
     import platformdirs
 

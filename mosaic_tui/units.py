@@ -56,12 +56,10 @@ def _strip_text(value: object, field: str, what: str) -> str:
 
 
 def checksum_address(hex40: str) -> str:
-    """EIP-55 form of 40 hex digits (no 0x prefix, any case)."""
-    from eth_hash.auto import keccak  # here, not at import: eth_hash's backend lookup is off the first-paint path
+    """EIP-55 form of 40 hex digits (no 0x prefix, any case): eth_utils' checksum."""
+    from eth_utils import to_checksum_address  # here, not at import: eth_hash's backend lookup is off the first paint
 
-    lower = hex40.lower()
-    digest = keccak(lower.encode("ascii")).hex()
-    return "0x" + "".join(c.upper() if int(d, 16) >= 8 else c for c, d in zip(lower, digest[:40], strict=True))
+    return str(to_checksum_address("0x" + hex40))
 
 
 def parse_address(text: object, field: str, *, allow_zero: bool = False) -> str:
@@ -189,7 +187,7 @@ def parse_chain_id(value: object, field: str) -> int:
 
 
 def default_core_identifier(origin_chain_id: int, auxiliary_chain_id: int) -> str:
-    """The SPEC's default: origin chain id in 8 bytes, then the auxiliary chain id in 12, big-endian."""
+    """The default (docs/design.md, step 0): origin chain id in 8 bytes, then the auxiliary chain id in 12, big-endian."""
     prefix = origin_chain_id.to_bytes(8, "big")
     suffix = auxiliary_chain_id.to_bytes(12, "big")
     return "0x" + (prefix + suffix).hex()

@@ -244,9 +244,9 @@ class JournalSummary:
         return "5" in self.steps_done
 
     def sentence(self) -> str:
-        from mosaic_tui.steps import STEP_TITLES
+        from mosaic_tui.steps import step_title
 
-        done = ", ".join(f"{step} {STEP_TITLES.get(step, '')}".strip() for step in self.steps_done) or "none"
+        done = ", ".join(f"{step} {step_title(step)}".strip() for step in self.steps_done) or "none"
         text = f"{self.confirmed} actions confirmed; steps done: {done}"
         if self.in_flight:
             text += f"; {self.in_flight} transactions in flight (adopted when you resume)"

@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from mosaic_tui.steps import STEP_TITLES
+from mosaic_tui.steps import step_title
 
 
 class FailureScreen(ModalScreen[str]):
@@ -26,7 +26,7 @@ class FailureScreen(ModalScreen[str]):
         self.step, self.action, self.label, self.reason = step, action, label, reason
 
     def compose(self) -> ComposeResult:
-        title = STEP_TITLES.get(self.step, "")
+        title = step_title(self.step)
         with Vertical(id="failure-dialog", classes="dialog"):
             yield Label(f"[b red]Step {self.step} {title} failed[/]")
             yield Static(f"[b]{escape(self.label or self.action)}[/b] ({escape(self.action)})", id="failure-action")

@@ -16,22 +16,10 @@ from textual.widgets import DataTable, ProgressBar, Static
 
 from mosaic_tui.messages import DeploymentProgressed, DeploymentRequested, PauseRequested, StepListed
 from mosaic_tui.screens.base import WizardScreen
+from mosaic_tui.steps import step_info
 from mosaic_tui.widgets.action_table import FIXED_WIDTH, ActionTable
 from mosaic_tui.widgets.progress_model import StepProgress
 
-TITLES = {"0": "Devnet preparation", "1": "Origin contracts", "2": "Staking", "3": "Auxiliary chain",
-          "4": "Initialize auxiliary"}
-ABOUT = {
-    "0": "The deployer deploys a dev OST token and gives every validator the ETH and OST a real operator's "
-         "accounts would already hold.",
-    "1": "Deploy OriginCore (its constructor deploys Stake), then OSTGateway, on the origin chain.",
-    "2": "Validators approve their stakes; Stake.initialize pulls them and opens kernel K0; everyone stakes "
-         "OST in OSTGateway for base coin.",
-    "3": "Build the auxiliary genesis with the six auxiliary contracts in it, write genesis.json, the AuRa spec "
-         "and the node files, start the auxiliary node; nothing is deployed there.",
-    "4": "Anchor the genesis, prove K0 against the origin set-up block, mint the base coin, hand over from the "
-         "initial proposer, check the kernel gas price.",
-}
 STATE_WORDS = {"waiting": "[dim]not started[/]", "running": "[yellow]running[/]", "done": "[green]done[/]",
                "failed": "[b red]failed[/]", "stopped": "[yellow]stopped; resumes where it stopped[/]"}
 
@@ -50,7 +38,9 @@ class StepScreen(WizardScreen):
     def compose_body(self) -> ComposeResult:
         width = max(16, min(60, self.app.size.width - FIXED_WIDTH - 6))
         with Vertical(id="step", classes="page-body"):
-            yield Static(f"[b]Step {self.step} — {TITLES[self.step]}[/b]  {ABOUT[self.step]}", id="step-about")
+            info = step_info(self.step)
+            assert info is not None, self.step
+            yield Static(f"[b]Step {self.step} — {info.title}[/b]  {info.about}", id="step-about")
             with Horizontal(id="step-progress"):
                 yield ProgressBar(total=None, show_eta=False, id="step-bar")
                 yield Static("", id="step-state")

@@ -11,14 +11,15 @@ from textual.widgets import Button, Static
 from mosaic_tui.messages import ModeChosen
 from mosaic_tui.screens.base import WizardScreen, shown_path
 
-STEPS = (
-    ("0", "Prerequisites", "origin RPC, deployment key, OST, validators, core identifier; preflight checks"),
-    ("1", "Origin contracts", "deploy OriginCore (with Stake) and OSTGateway on origin"),
-    ("2", "Staking", "validators stake OST, Stake opens kernel K0, gateway stakes for base coin"),
-    ("3", "Auxiliary chain", "genesis with the auxiliary contracts, AuRa spec, node files, start the node"),
-    ("4", "Initialize auxiliary", "prove K0, mint base coin, hand over from the proposer, check gas price"),
-    ("5", "Rum nodes", "export the validators' TOML and env files, start rum"),
-)
+# Step 0 of OIP-3 is this wizard's own pages; the steps after it describe themselves (mosaic_tui.steps).
+PREREQUISITES = ("0", "Prerequisites", "origin RPC, deployment key, OST, validators, core identifier; preflight checks")
+
+
+def step_lines() -> list[tuple[str, str, str]]:
+    from mosaic_tui.steps import DEVNET_ONLY, MODULES, described
+
+    shown = [info for name, info in zip(MODULES, described(), strict=True) if name not in DEVNET_ONLY]
+    return [PREREQUISITES, *((info.key, info.title, info.purpose) for info in shown)]
 
 
 class WelcomeScreen(WizardScreen):
@@ -39,7 +40,7 @@ class WelcomeScreen(WizardScreen):
                 "forms the blocks, and the validators finalise its checkpoints. Six steps:",
                 id="welcome-intro",
             )
-            for number, title, text in STEPS:
+            for number, title, text in step_lines():
                 yield Static(f"[b]{number}[/b]  [b]{title}[/b] — {text}", classes="welcome-step")
             with Horizontal(id="welcome-choices"):
                 yield Button("Local devnet (d)", id="devnet", variant="primary")

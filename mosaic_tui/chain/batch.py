@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import threading
 import time
@@ -36,11 +35,10 @@ _TOO_LARGE = re.compile(r"too large|too big|limit|exceed|too many|maximum", re.I
 
 
 def batch_size() -> int:
-    """The configured batch size (MOSAIC_TUI_RPC_BATCH_SIZE), else DEFAULT_CHUNK."""
-    try:
-        return max(1, int(os.environ.get(BATCH_SIZE_ENV, DEFAULT_CHUNK)))
-    except ValueError:
-        return DEFAULT_CHUNK
+    """The configured batch size (MOSAIC_TUI_RPC_BATCH_SIZE, checked in settings.py), else DEFAULT_CHUNK."""
+    from mosaic_tui import settings
+
+    return int(settings.get(BATCH_SIZE_ENV) or DEFAULT_CHUNK)
 
 
 class RpcTransportError(MosaicError):

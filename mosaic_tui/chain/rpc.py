@@ -9,7 +9,6 @@ clear sentence and can be resumed.
 from __future__ import annotations
 
 import email.utils
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -27,10 +26,10 @@ class RpcUnavailable(MosaicError):
 
 
 def patience() -> float:
-    try:
-        return max(1.0, float(os.environ.get(PATIENCE_ENV, "120")))
-    except ValueError:
-        return 120.0
+    """Seconds a call keeps retrying (MOSAIC_TUI_RPC_PATIENCE, checked in settings.py)."""
+    from mosaic_tui import settings
+
+    return float(settings.get(PATIENCE_ENV))
 
 
 def is_transient(error: BaseException) -> bool:

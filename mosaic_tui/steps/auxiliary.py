@@ -14,37 +14,45 @@ import shlex
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mosaic_tui import authority, devnet, genesis
 from mosaic_tui.errors import StepFailed
 from mosaic_tui.runner import Action, Step
+from mosaic_tui.steps.info import StepInfo
 
+if TYPE_CHECKING:
+    from mosaic_tui.deployment import Deployment
+
+INFO = StepInfo(
+    "3", "Auxiliary chain", "genesis with the auxiliary contracts, AuRa spec, node files, start the node",
+    "Build the auxiliary genesis with the six auxiliary contracts in it, write genesis.json, the AuRa spec "
+    "and the node files, start the auxiliary node; nothing is deployed there.", ("3.genesis", "3.start_node"))
 NODE_WAIT = 600.0  # how long to wait for an operator's own auxiliary node to come up
 SYSTEM_CALL_GAS = 1_600_000  # the gas Nethermind gives a system call (Contract.DefaultContractGasLimit)
 
 
-def paid_in_genesis(ctx: Any) -> tuple[dict[str, Any], ...]:
+def paid_in_genesis(ctx: Deployment) -> tuple[dict[str, Any], ...]:
     """The gateway stakes the genesis pays out directly: the deployer's, to the initial proposer."""
     deployer = ctx.signer("deployer").address.lower()
     proposer = ctx.signer("proposer").address.lower()
-    return tuple(dict(s) for s in ctx.out("gateway_stakes")
+    return tuple(dict(s) for s in ctx.outputs.gateway_stakes
                  if str(s["staker"]).lower() == deployer and str(s["beneficiary"]).lower() == proposer)
 
 
-def genesis_inputs(ctx: Any) -> genesis.GenesisInputs:
+def genesis_inputs(ctx: Deployment) -> genesis.GenesisInputs:
     return genesis.GenesisInputs(
-        initial_proposer=ctx.signer("proposer").address, origin_core=ctx.out("origin_core"),
-        ost_gateway=ctx.out("ost_gateway"), setup_block_hash=ctx.out("setup_block_hash"),
-        setup_state_root=ctx.out("setup_state_root"), setup_block_number=int(ctx.out("setup_block_number")),
-        setup_timestamp=int(ctx.out("setup_timestamp")), paid_in_genesis=paid_in_genesis(ctx))
+        initial_proposer=ctx.signer("proposer").address, origin_core=ctx.outputs.origin_core,
+        ost_gateway=ctx.outputs.ost_gateway, setup_block_hash=ctx.outputs.setup_block_hash,
+        setup_state_root=ctx.outputs.setup_state_root, setup_block_number=ctx.outputs.setup_block_number,
+        setup_timestamp=ctx.outputs.setup_timestamp, paid_in_genesis=paid_in_genesis(ctx))
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _write_genesis(ctx: Any) -> dict[str, Any]:
+def _write_genesis(ctx: Deployment) -> dict[str, Any]:
     proposer = ctx.signer("proposer")
     nodes = authority.load_or_create_nodes(ctx.out_dir, ctx.plan, proposer.address)
     try:
@@ -69,7 +77,7 @@ def _write_genesis(ctx: Any) -> dict[str, Any]:
                       f"and node files for {len(nodes)} authority nodes"}
 
 
-def _check_genesis_files(ctx: Any) -> None:
+def _check_genesis_files(ctx: Deployment) -> None:
     """Refuse to go on with genesis files that are not the ones step 3 wrote (edited, or another plan's)."""
     for key in ("genesis", "spec"):
         path = Path(ctx.out(f"{key}_path"))
@@ -83,9 +91,9 @@ def _check_genesis_files(ctx: Any) -> None:
                                                   "the auxiliary chain (`mosaic-tui genesis verify` names the difference)")
 
 
-def start_commands(ctx: Any) -> str:
+def start_commands(ctx: Deployment) -> str:
     """The exact command lines that start an auxiliary node for this genesis (shown while step 3 waits)."""
-    anvil = shlex.join(genesis.anvil_command(ctx.plan, Path(ctx.out("genesis_path")).resolve()))
+    anvil = shlex.join(genesis.anvil_command(ctx.plan, Path(ctx.outputs.genesis_path).resolve()))
     min_price = (f"curl -s -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,"
                  f"\"method\":\"anvil_setMinGasPrice\",\"params\":[\"{hex(ctx.plan.auxiliary.gas_price)}\"]}}' "
                  f"{ctx.plan.auxiliary.rpc}")
@@ -96,7 +104,7 @@ def start_commands(ctx: Any) -> str:
             f"  {anvil}\n  then {min_price}")
 
 
-def _check_node(ctx: Any) -> None:
+def _check_node(ctx: Deployment) -> None:
     """The node at the plan's URL runs this genesis: chain id, ProposerSet's code and OSTPrime's balance at
     block 0, and on a real AuRa client the genesis hash itself."""
     client = ctx.auxiliary
@@ -106,7 +114,7 @@ def _check_node(ctx: Any) -> None:
                                               f"the plan says {ctx.plan.auxiliary.chain_id}")
     import json
 
-    alloc = json.loads(Path(ctx.out("genesis_path")).read_text())["alloc"]
+    alloc = json.loads(Path(ctx.outputs.genesis_path).read_text())["alloc"]
     at = genesis.system_addresses()
     code = client.call("reading ProposerSet's code", lambda: client.w3.eth.get_code(at["proposer_set"], 0))
     balance = client.call("reading the genesis allocation", lambda: client.w3.eth.get_balance(at["ost_prime"], 0))
@@ -117,7 +125,7 @@ def _check_node(ctx: Any) -> None:
                                               f"genesis: ProposerSet's code or OSTPrime's balance at block 0 differ "
                                               f"from {ctx.out('genesis_path')}")
     block = client.call("reading the genesis block", lambda: client.w3.eth.get_block(0))
-    if "step" in block and block["hash"].to_0x_hex() != ctx.out("genesis_hash"):  # an AuRa client
+    if "step" in block and block["hash"].to_0x_hex() != ctx.outputs.genesis_hash:  # an AuRa client
         raise StepFailed("3", "3.start_node", f"the auxiliary node's genesis hash is {block['hash'].to_0x_hex()}, "
                                               f"the generated spec.json gives {ctx.out('genesis_hash')}")
 
@@ -155,7 +163,7 @@ def devnet_engine_finalize(url: str, plan: Any) -> bool:
     return True
 
 
-def _start_node(ctx: Any) -> dict[str, Any]:
+def _start_node(ctx: Deployment) -> dict[str, Any]:
     _check_genesis_files(ctx)
     url = ctx.plan.auxiliary.rpc
     if ctx.plan.devnet and not devnet.answers(url):
@@ -168,7 +176,7 @@ def _start_node(ctx: Any) -> dict[str, Any]:
         node = devnet.start_anvil(
             name="auxiliary", block_time=block_time, host=parsed.hostname or devnet.DEFAULT_HOST,
             port=parsed.port or devnet.AUXILIARY_PORT, chain_id=ctx.plan.auxiliary.chain_id,
-            hardfork=genesis.HARDFORK, accounts=0, genesis=Path(ctx.out("genesis_path")),
+            hardfork=genesis.HARDFORK, accounts=0, genesis=Path(ctx.outputs.genesis_path),
             log_path=directory / "auxiliary.log",  # anvil cannot dump the state of a chain started with --init
             extra_args=genesis.anvil_flags(ctx.plan), detached=True)
         devnet.add_node(directory, node)
@@ -191,17 +199,17 @@ def _start_node(ctx: Any) -> dict[str, Any]:
     return {"auxiliary_rpc": url, "detail": f"auxiliary node answering at {url}, genesis as generated"}
 
 
-def _before(ctx: Any) -> None:
+def _before(ctx: Deployment) -> None:
     from mosaic_tui import setup_block
 
     setup_block.check_before_auxiliary(ctx)  # the anchor must still be canonical, on every resume too
     ctx.sender.set_legacy_gas_price("auxiliary", ctx.plan.auxiliary.gas_price)
 
 
-def step(ctx: Any) -> Step:
+def step(ctx: Deployment) -> Step:
     actions = [
         Action(id="3.genesis", label="build the genesis with the auxiliary contracts, write it and the node files",
                run=_write_genesis),
         Action(id="3.start_node", label="start the auxiliary node", after=("3.genesis",), run=_start_node),
     ]
-    return Step("3", "Auxiliary chain", actions, before=_before)
+    return Step(INFO.key, INFO.title, actions, before=_before)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mosaic_tui.deployment import Deployment
 
 # Gas a validator spends on origin (two approvals and a gateway stake), with room to spare.
 VALIDATOR_ORIGIN_GAS = 400_000
@@ -88,6 +91,11 @@ def largest_validator_count(origin_gas_limit: int, auxiliary_gas_limit: int) -> 
     return low
 
 
+def origin_gas_limit(ctx: Deployment) -> int:
+    """The origin chain's block gas limit now (a transaction of ours must fit it)."""
+    return int(ctx.origin.w3.eth.get_block("latest")["gasLimit"])
+
+
 def kernel_hash_key(height: int) -> bytes:
     """The storage key of `OriginCore.kernelHashes[height]`, which proves a kernel from any later origin block."""
     from mosaic_tui.chain.proofs import storage_key_for_mapping
@@ -95,8 +103,8 @@ def kernel_hash_key(height: int) -> bytes:
     return storage_key_for_mapping(height.to_bytes(32, "big"), KERNEL_HASHES_SLOT)
 
 
-def ost_address(ctx: Any) -> str:
-    return str(ctx.out("ost")) if ctx.plan.deploys_ost else str(ctx.plan.origin.ost)
+def ost_address(ctx: Deployment) -> str:
+    return ctx.outputs.ost if ctx.plan.deploys_ost else str(ctx.plan.origin.ost)
 
 
 def validator_eth_needed(plan: Any) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mosaic_tui import units
 from mosaic_tui.errors import StepFailed
@@ -22,18 +22,21 @@ from mosaic_tui.plan import format_deadline
 from mosaic_tui.runner import Action
 from mosaic_tui.steps.common import ost_address
 
+if TYPE_CHECKING:
+    from mosaic_tui.deployment import Deployment
+
 POLL_SECONDS = 1.0  # how often the chain is read while waiting on people
 AWAIT_APPROVALS = "2.await_external_approvals"
 AWAIT_STAKES = "2.await_external_gateway_stakes"
 
 
-def validator_command(ctx: Any, index: int) -> str:
+def validator_command(ctx: Deployment, index: int) -> str:
     return f"mosaic-tui validator stake {ctx.plan_path.name} --validator {index + 1}"
 
 
-def _stake_records(ctx: Any) -> dict[str, list[dict[str, Any]]]:
+def _stake_records(ctx: Deployment) -> dict[str, list[dict[str, Any]]]:
     """Every gateway stake since OSTGateway's deployment, by staker (one log query for all of them)."""
-    gateway = ctx.contract("OSTGateway", "origin", ctx.out("ost_gateway"))
+    gateway = ctx.contract("OSTGateway", "origin", ctx.outputs.ost_gateway)
     entry = ctx.journal.entry("1.deploy_ost_gateway")
     start = entry.receipt.block_number if entry is not None and entry.receipt is not None else 0
     logs = ctx.origin.call("reading the gateway's stakes",
@@ -47,17 +50,17 @@ def _stake_records(ctx: Any) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-def read_states(ctx: Any) -> tuple[tuple[ValidatorState, ...], dict[int, dict[str, Any]]]:
+def read_states(ctx: Deployment) -> tuple[tuple[ValidatorState, ...], dict[int, dict[str, Any]]]:
     """Each validator's row as the chain shows it, and the right gateway stake of each external one."""
     plan = ctx.plan
-    initialized = bool(ctx.read("Stake", "origin", ctx.out("stake"), "initialized"))
+    initialized = bool(ctx.read("Stake", "origin", ctx.outputs.stake, "initialized"))
     stakes = _stake_records(ctx)
     rows: list[ValidatorState] = []
     good: dict[int, dict[str, Any]] = {}
     for index, validator in enumerate(plan.validators):
         external = validator.origin_key.is_external
         allowance = 0 if initialized else int(ctx.read("EIP20Token", "origin", ost_address(ctx), "allowance",
-                                                      validator.origin_address, ctx.out("stake")))
+                                                      validator.origin_address, ctx.outputs.stake))
         approved = initialized or allowance >= validator.stake
         notes: list[str] = []
         if not approved and allowance:
@@ -99,7 +102,7 @@ def _sentence(row: ValidatorState, need: str) -> str:
     return f"validator {row.number} ({row.origin_address}) {what}" + (f" ({row.note})" if row.note else "")
 
 
-def _wait(ctx: Any, action_id: str, need: str) -> tuple[tuple[ValidatorState, ...], dict[int, dict[str, Any]]]:
+def _wait(ctx: Deployment, action_id: str, need: str) -> tuple[tuple[ValidatorState, ...], dict[int, dict[str, Any]]]:
     deadline = ctx.plan.origin.staking_deadline
     shown: tuple[ValidatorState, ...] | None = None
     told = False
@@ -126,13 +129,13 @@ def _wait(ctx: Any, action_id: str, need: str) -> tuple[tuple[ValidatorState, ..
         time.sleep(POLL_SECONDS)
 
 
-def _await_approvals(ctx: Any) -> dict[str, Any]:
+def _await_approvals(ctx: Deployment) -> dict[str, Any]:
     _wait(ctx, AWAIT_APPROVALS, "approval")
     numbers = ", ".join(str(index + 1) for index in ctx.plan.external_validators)
     return {"detail": f"validators {numbers} approved their stakes on their own machines"}
 
 
-def _await_stakes(ctx: Any) -> dict[str, Any]:
+def _await_stakes(ctx: Deployment) -> dict[str, Any]:
     _, good = _wait(ctx, AWAIT_STAKES, "stake")
     stakes = [good[index] for index in ctx.plan.external_validators]
     return {"_stakes": stakes, "detail": f"{len(stakes)} gateway stakes of external validators found on chain"}
@@ -140,7 +143,7 @@ def _await_stakes(ctx: Any) -> dict[str, Any]:
 
 def reported(finish: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
     """Step 2's finish, after showing the validators' rows once more as the chain holds them at the end."""
-    def final(ctx: Any) -> dict[str, Any]:
+    def final(ctx: Deployment) -> dict[str, Any]:
         if ctx.plan.external_validators:
             rows, _ = read_states(ctx)
             deadline = ctx.plan.origin.staking_deadline
@@ -149,7 +152,7 @@ def reported(finish: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[st
     return final
 
 
-def actions(ctx: Any, quiet_after: tuple[str, ...]) -> list[Action]:
+def actions(ctx: Deployment, quiet_after: tuple[str, ...]) -> list[Action]:
     """The waits, or nothing when every validator's key is held by the coordinator.
 
     A wait blocks the runner, so each starts when nothing of the coordinator's is in flight: the

@@ -11,13 +11,12 @@ only checks it. The hand-over is done when the AuRa engine has finalized the new
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mosaic_tui import setup_block
 from mosaic_tui.chain import header, proofs
 from mosaic_tui.chain.rpc import node_error_sentence
 from mosaic_tui.errors import StepFailed
-from mosaic_tui.metablock import genesis_kernel
 from mosaic_tui.runner import Action, Step, Tx
 from mosaic_tui.setup_block import KeptProofs
 from mosaic_tui.steps.common import (
@@ -28,13 +27,25 @@ from mosaic_tui.steps.common import (
     STAKED_MESSAGES_SLOT,
     opening_parts,
 )
+from mosaic_tui.steps.info import StepInfo
+
+if TYPE_CHECKING:
+    from mosaic_tui.deployment import Deployment
+
+INFO = StepInfo(
+    "4", "Initialize auxiliary", "prove K0, mint base coin, hand over from the proposer, check gas price",
+    "Anchor the genesis, prove K0 against the origin set-up block, mint the base coin, hand over from the "
+    "initial proposer, check the kernel gas price.",
+    ("4.anchor_genesis", "4.prove_origin_core", "4.prove_gateway", "4.prove_kernel_opening",
+     "4.activate_kernel_part.{i}", "4.prove_block_opening", "4.mint.{staker}.{nonce}", "4.hand_over",
+     "4.proposer_set_finalized", "4.raise_gas_price"))
 
 
-def _height(ctx: Any) -> int:
-    return int(ctx.out("setup_block_number"))
+def _height(ctx: Deployment) -> int:
+    return ctx.outputs.setup_block_number
 
 
-def _kept(ctx: Any) -> KeptProofs:
+def _kept(ctx: Deployment) -> KeptProofs:
     """The proofs kept in step 2 (fetched now, at the set-up block, for a journal from before they were
     kept), checked against the set-up block's state root."""
     if "kept_proofs" not in ctx.cache:
@@ -46,7 +57,7 @@ def _kept(ctx: Any) -> KeptProofs:
     return found
 
 
-def _fetch_now(ctx: Any) -> KeptProofs:
+def _fetch_now(ctx: Deployment) -> KeptProofs:
     origin, height = ctx.origin, _height(ctx)
 
     def fetch(address: str, keys: list[bytes]) -> dict[str, Any]:
@@ -58,18 +69,18 @@ def _fetch_now(ctx: Any) -> KeptProofs:
         return dict(reply["result"])
 
     keys = [proofs.storage_key_for_mapping(bytes.fromhex(s["message_hash"][2:]), STAKED_MESSAGES_SLOT)
-            for s in ctx.out("gateway_stakes")]
-    kept = KeptProofs(height, ctx.out("setup_block_hash"), ctx.out("setup_state_root"),
-                      fetch(ctx.out("origin_core"), [proofs.slot_key(OPEN_KERNEL_HASH_SLOT)]),
-                      fetch(ctx.out("ost_gateway"), keys))
+            for s in ctx.outputs.gateway_stakes]
+    kept = KeptProofs(height, ctx.outputs.setup_block_hash, ctx.outputs.setup_state_root,
+                      fetch(ctx.outputs.origin_core, [proofs.slot_key(OPEN_KERNEL_HASH_SLOT)]),
+                      fetch(ctx.outputs.ost_gateway, keys))
     kept.check()
     return kept
 
 
-def _prove_origin_core(ctx: Any) -> Tx:
+def _prove_origin_core(ctx: Deployment) -> Tx:
     proof = _kept(ctx).origin_core
     account_rlp, nodes = proofs.account_proof_args(proof)
-    return Tx(ctx.out("kernel_gateway"), ctx.call_data("KernelGateway", "proveOriginCore", account_rlp, nodes,
+    return Tx(ctx.outputs.kernel_gateway, ctx.call_data("KernelGateway", "proveOriginCore", account_rlp, nodes,
                                                        _height(ctx)))
 
 
@@ -99,12 +110,12 @@ def _header(block: Any) -> bytes:
     return header.verified_header(block)
 
 
-def _anchor_genesis(ctx: Any) -> Tx:
+def _anchor_genesis(ctx: Deployment) -> Tx:
     """AuxiliaryBlockStore.anchorGenesis with the genesis header, or with the chain of headers back to it
     from a block BLOCKHASH still knows (docs/auxiliary-genesis.md)."""
     client = ctx.auxiliary
     latest = client.call("reading the block number", lambda: client.w3.eth.block_number)
-    store = ctx.out("auxiliary_block_store")
+    store = ctx.outputs.auxiliary_block_store
     search = bytes(ctx.read("AuxiliaryBlockStore", "auxiliary", store, "anchorSearch"))
 
     def block(number_or_hash: int | bytes) -> Any:
@@ -131,57 +142,59 @@ def _anchor_genesis(ctx: Any) -> Tx:
     return Tx(store, ctx.call_data("AuxiliaryBlockStore", "anchorGenesis", headers))
 
 
-def _anchored(ctx: Any) -> dict[str, Any] | None:
-    anchored = bytes(ctx.read("AuxiliaryBlockStore", "auxiliary", ctx.out("auxiliary_block_store"), "initialBlockHash"))
+def _anchored(ctx: Deployment) -> dict[str, Any] | None:
+    anchored = bytes(ctx.read("AuxiliaryBlockStore", "auxiliary", ctx.outputs.auxiliary_block_store, "initialBlockHash"))
     return {"auxiliary_genesis_anchor": "0x" + anchored.hex()} if any(anchored) else None
 
 
-def _k0(ctx: Any) -> Any:
+def _k0(ctx: Deployment) -> Any:
     plan = ctx.plan
+    from mosaic_tui.metablock import genesis_kernel  # eth_account: not on the welcome page's way
+
     return genesis_kernel([v.auxiliary_address for v in plan.validators], [v.stake for v in plan.validators])
 
 
 def _prove_opening(function: str) -> Any:
     """KernelGateway.proveBlockOpening (K0 in one transaction) or proveKernelOpening (the first of its parts)."""
-    def build(ctx: Any) -> Tx:
+    def build(ctx: Deployment) -> Tx:
         proof = _kept(ctx).origin_core
         kernel = _k0(ctx)
         data = ctx.call_data("KernelGateway", function, kernel.height, kernel.parent,
                              list(kernel.updated_validators), list(kernel.updated_weights),
                              proofs.storage_proof_nodes(proof), _height(ctx))
-        return Tx(ctx.out("kernel_gateway"), data)
+        return Tx(ctx.outputs.kernel_gateway, data)
     return build
 
 
 def _activate_part(end: int, size: int) -> Any:
     """A part cannot be estimated before the proof (or the part before it) is mined, so it carries its gas
     from the measured constants (rounded up; unused gas is not paid for)."""
-    def build(ctx: Any) -> Tx:
+    def build(ctx: Deployment) -> Tx:
         kernel = _k0(ctx)
         need = OPENING_BASE + len(kernel.updated_validators) * OPENING_CALLDATA_PER_VALIDATOR + \
             size * OPENING_PER_VALIDATOR
         gas = min(ctx.plan.auxiliary.gas_limit, int(need * 1.25) + 20_000)
-        return Tx(ctx.out("kernel_gateway"), ctx.call_data("KernelGateway", "activateKernelPart",
+        return Tx(ctx.outputs.kernel_gateway, ctx.call_data("KernelGateway", "activateKernelPart",
                                                            list(kernel.updated_validators),
                                                            list(kernel.updated_weights), end), gas=gas)
     return build
 
 
-def _k0_pending_or_active(ctx: Any) -> dict[str, Any] | None:
-    pending = ctx.read("KernelGateway", "auxiliary", ctx.out("kernel_gateway"), "pendingKernel")
+def _k0_pending_or_active(ctx: Deployment) -> dict[str, Any] | None:
+    pending = ctx.read("KernelGateway", "auxiliary", ctx.outputs.kernel_gateway, "pendingKernel")
     return {} if bytes(pending[0]) == _k0(ctx).hash() else _kernel_active(ctx)
 
 
 def _part_applied(end: int) -> Any:
-    def check(ctx: Any) -> dict[str, Any] | None:
+    def check(ctx: Deployment) -> dict[str, Any] | None:
         if _kernel_active(ctx) is not None:
             return {}
-        pending = ctx.read("KernelGateway", "auxiliary", ctx.out("kernel_gateway"), "pendingKernel")
+        pending = ctx.read("KernelGateway", "auxiliary", ctx.outputs.kernel_gateway, "pendingKernel")
         return {} if bytes(pending[0]) == _k0(ctx).hash() and int(pending[5]) >= end else None
     return check
 
 
-def _opening_actions(ctx: Any) -> list[Action]:
+def _opening_actions(ctx: Deployment) -> list[Action]:
     """K0 activated in one transaction when it fits an auxiliary block, else proven once and applied in parts."""
     parts = opening_parts(len(ctx.plan.validators), ctx.plan.auxiliary.gas_limit)
     if not parts:  # None: one transaction; []: cannot fit, the estimate will say so
@@ -206,34 +219,34 @@ def _opening_actions(ctx: Any) -> list[Action]:
     return actions
 
 
-def _kernel_active(ctx: Any) -> dict[str, Any] | None:
-    active = ctx.read("KernelGateway", "auxiliary", ctx.out("kernel_gateway"), "getActiveKernelHash")
+def _kernel_active(ctx: Deployment) -> dict[str, Any] | None:
+    active = ctx.read("KernelGateway", "auxiliary", ctx.outputs.kernel_gateway, "getActiveKernelHash")
     return {} if bytes(active) == _k0(ctx).hash() else None
 
 
-def _prove_gateway(ctx: Any) -> Tx:
+def _prove_gateway(ctx: Deployment) -> Tx:
     account_rlp, nodes = proofs.account_proof_args(_kept(ctx).ost_gateway)
-    return Tx(ctx.out("ost_prime"), ctx.call_data("OSTPrime", "proveGateway", account_rlp, nodes, _height(ctx)))
+    return Tx(ctx.outputs.ost_prime, ctx.call_data("OSTPrime", "proveGateway", account_rlp, nodes, _height(ctx)))
 
 
 def _mint(stake: dict[str, Any]) -> Any:
-    def build(ctx: Any) -> Tx:
+    def build(ctx: Deployment) -> Tx:
         nodes = _kept(ctx).stake_nodes(stake["message_hash"])
         data = ctx.call_data("OSTPrime", "mint", stake["amount"], stake["beneficiary"],
                              stake["staker"], stake["nonce"], nodes, _height(ctx))
-        return Tx(ctx.out("ost_prime"), data)
+        return Tx(ctx.outputs.ost_prime, data)
     return build
 
 
 def _minted(stake: dict[str, Any]) -> Any:
-    def check(ctx: Any) -> dict[str, Any] | None:
-        done = ctx.read("OSTPrime", "auxiliary", ctx.out("ost_prime"), "minted",
+    def check(ctx: Deployment) -> dict[str, Any] | None:
+        done = ctx.read("OSTPrime", "auxiliary", ctx.outputs.ost_prime, "minted",
                         bytes.fromhex(stake["message_hash"][2:]))
         return {} if done else None
     return check
 
 
-def _proposer_set_finalized(ctx: Any) -> dict[str, Any]:
+def _proposer_set_finalized(ctx: Deployment) -> dict[str, Any]:
     """Wait until the engine's finalizeChange made the validators ProposerSet's set (the devnet makes it)."""
     from mosaic_tui.steps.auxiliary import devnet_engine_finalize
 
@@ -243,7 +256,7 @@ def _proposer_set_finalized(ctx: Any) -> dict[str, Any]:
     deadline = time.monotonic() + FINALIZE_WAIT
     told = False
     while True:
-        listed = [a.lower() for a in ctx.read("ProposerSet", "auxiliary", ctx.out("proposer_set"), "getValidators")]
+        listed = [a.lower() for a in ctx.read("ProposerSet", "auxiliary", ctx.outputs.proposer_set, "getValidators")]
         if sorted(listed) == sorted(validators):
             return {"detail": f"ProposerSet's finalized set is the {len(listed)} validators"}
         if time.monotonic() > deadline:
@@ -256,16 +269,16 @@ def _proposer_set_finalized(ctx: Any) -> dict[str, Any]:
         time.sleep(1.0)
 
 
-def _hand_over(ctx: Any) -> Tx:
-    validators, _ = ctx.read("PollingPlace", "auxiliary", ctx.out("polling_place"), "getValidators")
-    return Tx(ctx.out("proposer_set"), ctx.call_data("ProposerSet", "handOver", list(validators)))
+def _hand_over(ctx: Deployment) -> Tx:
+    validators, _ = ctx.read("PollingPlace", "auxiliary", ctx.outputs.polling_place, "getValidators")
+    return Tx(ctx.outputs.proposer_set, ctx.call_data("ProposerSet", "handOver", list(validators)))
 
 
-def _handed_over(ctx: Any) -> dict[str, Any] | None:
-    return {} if ctx.read("ProposerSet", "auxiliary", ctx.out("proposer_set"), "handedOver") else None
+def _handed_over(ctx: Deployment) -> dict[str, Any] | None:
+    return {} if ctx.read("ProposerSet", "auxiliary", ctx.outputs.proposer_set, "handedOver") else None
 
 
-def _raise_gas_price(ctx: Any) -> dict[str, Any]:
+def _raise_gas_price(ctx: Deployment) -> dict[str, Any]:
     """The chain runs at the kernel gas price from block 0 (each node's minimum, set by step 3's node
     files or, on the devnet, at start): check that the node reports and enforces at least that."""
     client, price = ctx.auxiliary, ctx.plan.auxiliary.gas_price
@@ -277,16 +290,16 @@ def _raise_gas_price(ctx: Any) -> dict[str, Any]:
     return {"gas_price": price, "detail": f"auxiliary gas price {price} wei (the node's minimum since block 0)"}
 
 
-def _minted_total(ctx: Any) -> dict[str, Any]:
-    return {"base_coin_minted": sum(int(s["amount"]) for s in ctx.out("gateway_stakes"))}
+def _minted_total(ctx: Deployment) -> dict[str, Any]:
+    return {"base_coin_minted": sum(int(s["amount"]) for s in ctx.outputs.gateway_stakes)}
 
 
-def _before(ctx: Any) -> None:
+def _before(ctx: Deployment) -> None:
     setup_block.check_before_initialize(ctx)
     ctx.sender.set_legacy_gas_price("auxiliary", ctx.plan.auxiliary.gas_price)
 
 
-def step(ctx: Any) -> Step:
+def step(ctx: Deployment) -> Step:
     actions = [
         Action(id="4.anchor_genesis", label="AuxiliaryBlockStore.anchorGenesis: trust the genesis block",
                chain="auxiliary", sender="proposer", build=_anchor_genesis, done_on_chain=_anchored),
@@ -297,7 +310,7 @@ def step(ctx: Any) -> Step:
                sender="proposer", build=_prove_gateway),
     ]
     mints = []
-    stakes = ctx.out("gateway_stakes") if ctx.has("gateway_stakes") else []
+    stakes = ctx.outputs.gateway_stakes if ctx.has("gateway_stakes") else []
     paid = {s["message_hash"] for s in _paid_in_genesis(ctx)} if stakes else set()
     for stake in [s for s in stakes if s["message_hash"] not in paid]:
         action_id = f"4.mint.{stake['staker']}.{stake['nonce']}"
@@ -312,10 +325,10 @@ def step(ctx: Any) -> Step:
                           after=("4.hand_over",), run=_proposer_set_finalized))
     actions.append(Action(id="4.raise_gas_price", label="check the auxiliary gas price is the kernel's",
                           after=(*mints, "4.proposer_set_finalized"), run=_raise_gas_price))
-    return Step("4", "Initialize auxiliary", actions, before=_before, finish=_minted_total)
+    return Step(INFO.key, INFO.title, actions, before=_before, finish=_minted_total)
 
 
-def _paid_in_genesis(ctx: Any) -> tuple[dict[str, Any], ...]:
+def _paid_in_genesis(ctx: Deployment) -> tuple[dict[str, Any], ...]:
     from mosaic_tui.steps.auxiliary import paid_in_genesis
 
     return paid_in_genesis(ctx)

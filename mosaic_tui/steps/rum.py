@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mosaic_tui.runner import Action, Step
+from mosaic_tui.steps.info import StepInfo
+
+if TYPE_CHECKING:
+    from mosaic_tui.deployment import Deployment
+
+INFO = StepInfo("5", "Rum nodes", "export the validators' TOML and env files, start rum",
+                "Write rum.toml, an env file per validator and deployment.toml from the journal.", ("5.export",))
 
 
-def _export(ctx: Any) -> dict[str, Any]:
+def _export(ctx: Deployment) -> dict[str, Any]:
     from mosaic_tui import export
 
     paths = export.write_exports(ctx.out_dir, ctx.plan, ctx.journal.outputs())
     return {"detail": f"wrote {len(paths)} files into {ctx.out_dir}"}
 
 
-def step(ctx: Any) -> Step:
+def step(ctx: Deployment) -> Step:
     # Always rewritten: exports are derived from the journal and cost nothing to regenerate.
-    return Step("5", "Rum nodes", [Action(id="5.export", label="write rum.toml, env files and deployment.toml",
+    return Step(INFO.key, INFO.title, [Action(id="5.export", label="write rum.toml, env files and deployment.toml",
                                           run=_export)])

@@ -11,39 +11,74 @@ is confirmed and its proofs are kept (see setup_block.py).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mosaic_tui.errors import StepFailed
 from mosaic_tui.runner import Action, Step, Tx
-from mosaic_tui.steps.common import genesis_chunks, ost_address
+from mosaic_tui.steps.common import (
+    INITIALIZE_BASE,
+    INITIALIZE_FINAL_PER_VALIDATOR,
+    INITIALIZE_PER_VALIDATOR,
+    genesis_chunks,
+    origin_gas_limit,
+    ost_address,
+)
+from mosaic_tui.steps.info import StepInfo
+
+if TYPE_CHECKING:
+    from mosaic_tui.deployment import Deployment
+
+# Gas of the deployer's actions that cannot be estimated before their dependencies exist, measured on
+# anvil (benchmarks/gas_origin.py) with room to spare: the preflight's cost table.
+APPROVE_GAS, GATEWAY_STAKE_GAS = 60_000, 130_000
 
 
-def _allowance(ctx: Any, owner: str, spender: str) -> int:
+def genesis_transactions(ctx: Deployment) -> int:
+    """How many Stake transactions register the genesis set (one initialize, or chunks and an initialize)."""
+    return max(1, len(genesis_chunks(len(ctx.plan.validators), origin_gas_limit(ctx))))
+
+
+def _gas(ctx: Deployment) -> int:
+    count = len(ctx.plan.validators)
+    return APPROVE_GAS + GATEWAY_STAKE_GAS + INITIALIZE_BASE * genesis_transactions(ctx) + \
+        count * (INITIALIZE_PER_VALIDATOR + INITIALIZE_FINAL_PER_VALIDATOR)
+
+
+INFO = StepInfo(
+    "2", "Staking", "validators stake OST, Stake opens kernel K0, gateway stakes for base coin",
+    "Validators approve their stakes; Stake.initialize pulls them and opens kernel K0; everyone stakes "
+    "OST in OSTGateway for base coin.",
+    ("2.approve_stake.{i}", "2.approve_gateway.{i}", "2.gateway_stake.{i}", "2.register_validators.{i}",
+     "2.initialize_stake", "2.approve_gateway.deployer", "2.gateway_stake.deployer",
+     "2.await_external_approvals", "2.await_external_gateway_stakes"), _gas)
+
+
+def _allowance(ctx: Deployment, owner: str, spender: str) -> int:
     return int(ctx.read("EIP20Token", "origin", ost_address(ctx), "allowance", owner, spender))
 
 
-def _initialized(ctx: Any) -> bool:
-    return bool(ctx.read("Stake", "origin", ctx.out("stake"), "initialized"))
+def _initialized(ctx: Deployment) -> bool:
+    return bool(ctx.read("Stake", "origin", ctx.outputs.stake, "initialized"))
 
 
 def _once_initialized(check: Any) -> Any:
     """After Stake.initialize pulled the stakes the allowance is spent: the approval is done then too."""
-    def done(ctx: Any) -> dict[str, Any] | None:
+    def done(ctx: Deployment) -> dict[str, Any] | None:
         return {} if _initialized(ctx) else check(ctx)
     return done
 
 
-def _registered(ctx: Any, auxiliary_address: str) -> bool:
-    entry = ctx.read("Stake", "origin", ctx.out("stake"), "validators", auxiliary_address)
+def _registered(ctx: Deployment, auxiliary_address: str) -> bool:
+    entry = ctx.read("Stake", "origin", ctx.outputs.stake, "validators", auxiliary_address)
     return int(entry[1]) > 0
 
 
-def _origin_gas_limit(ctx: Any) -> int:
+def _origin_gas_limit(ctx: Deployment) -> int:
     origin = ctx.origin
     return int(origin.call("reading the block gas limit", lambda: origin.w3.eth.get_block("latest")["gasLimit"]))
 
 
-def _genesis_actions(ctx: Any, approvals: list[str]) -> list[Action]:
+def _genesis_actions(ctx: Deployment, approvals: list[str]) -> list[Action]:
     """Stake.initialize in one transaction when the genesis set fits a block; else registerValidators
     in chunks (each chunk signed after the previous one, so they register in plan order, which is
     K0's order), then initialize with the last chunk once the others are mined."""
@@ -64,7 +99,7 @@ def _genesis_actions(ctx: Any, approvals: list[str]) -> list[Action]:
 
         def build(c: Any, members: range = members, function: str = function) -> Tx:
             chosen = [plan.validators[i] for i in members]
-            return Tx(c.out("stake"), c.call_data("Stake", function, [v.origin_address for v in chosen],
+            return Tx(c.outputs.stake, c.call_data("Stake", function, [v.origin_address for v in chosen],
                                                   [v.auxiliary_address for v in chosen], [v.stake for v in chosen]))
 
         def registered(c: Any, members: range = members) -> dict[str, Any] | None:
@@ -93,8 +128,8 @@ def _genesis_actions(ctx: Any, approvals: list[str]) -> list[Action]:
     return actions
 
 
-def _stake_event(ctx: Any, receipt: Any) -> dict[str, Any]:
-    gateway = ctx.contract("OSTGateway", "origin", ctx.out("ost_gateway"))
+def _stake_event(ctx: Deployment, receipt: Any) -> dict[str, Any]:
+    gateway = ctx.contract("OSTGateway", "origin", ctx.outputs.ost_gateway)
     from web3.logs import DISCARD
 
     events = gateway.events.StakeIntentDeclared().process_receipt(receipt, errors=DISCARD)  # token logs too
@@ -115,8 +150,8 @@ def approve(action_id: str, label: str, role: str, owner: str, spender_key: str,
 def gateway_stake(action_id: str, label: str, role: str, approval: str, amount: int, beneficiary: str) -> Action:
     def build(c: Any) -> Tx:
         staker = c.signer(role).address
-        nonce = int(c.read("OSTGateway", "origin", c.out("ost_gateway"), "nonces", staker))
-        return Tx(c.out("ost_gateway"), c.call_data("OSTGateway", "stake", amount, beneficiary, nonce))
+        nonce = int(c.read("OSTGateway", "origin", c.outputs.ost_gateway, "nonces", staker))
+        return Tx(c.outputs.ost_gateway, c.call_data("OSTGateway", "stake", amount, beneficiary, nonce))
     return Action(id=action_id, label=label, chain="origin", sender=role, after=(approval,), build=build,
                   outputs=_stake_event)
 
@@ -127,14 +162,42 @@ def validator_actions(index: int, validator: Any) -> list[Action]:
     role = f"validator:{index}"
     stake_approval = approve(f"2.approve_stake.{index}", f"validator {index + 1} approves its stake", role,
                              validator.origin_address, "stake", validator.stake)
+    gateway_approval = approve(f"2.approve_gateway.{index}", f"validator {index + 1} approves its gateway stake",
+                               role, validator.origin_address, "ost_gateway", validator.gateway_stake)
+    staked = _staked(validator.origin_address, validator.gateway_stake, validator.auxiliary_address)
+    stake = gateway_stake(f"2.gateway_stake.{index}", f"validator {index + 1} stakes for base coin", role,
+                          f"2.approve_gateway.{index}", validator.gateway_stake, validator.auxiliary_address)
     return [replace(stake_approval, done_on_chain=_once_initialized(stake_approval.done_on_chain)),
-            approve(f"2.approve_gateway.{index}", f"validator {index + 1} approves its gateway stake",
-                    role, validator.origin_address, "ost_gateway", validator.gateway_stake),
-            gateway_stake(f"2.gateway_stake.{index}", f"validator {index + 1} stakes for base coin", role,
-                          f"2.approve_gateway.{index}", validator.gateway_stake, validator.auxiliary_address)]
+            replace(gateway_approval, done_on_chain=_first(staked, gateway_approval.done_on_chain)),
+            replace(stake, done_on_chain=staked)]
 
 
-def step(ctx: Any) -> Step:
+def _staked(staker: str, amount: int, beneficiary: str) -> Any:
+    """This very gateway stake is on chain already (sent by an earlier run whose journal is gone, or by
+    the validator itself): found by its message hash, for each nonce the staker has used."""
+    def check(c: Any) -> dict[str, Any] | None:
+        gateway = c.out("ost_gateway")
+        for nonce in range(int(c.read("OSTGateway", "origin", gateway, "nonces", staker))):
+            digest = bytes(c.read("OSTGateway", "origin", gateway, "messageHash", staker, amount, beneficiary, nonce))
+            if c.read("OSTGateway", "origin", gateway, "stakedMessages", digest):
+                return {"_stake": {"staker": staker, "beneficiary": beneficiary, "amount": amount, "nonce": nonce,
+                                   "message_hash": "0x" + digest.hex()}}
+        return None
+    return check
+
+
+def _first(*checks: Any) -> Any:
+    """Done when any of the checks finds the effect on chain (an approval a later stake spent counts)."""
+    def done(c: Any) -> dict[str, Any] | None:
+        for check in checks:
+            found = check(c)
+            if found is not None:
+                return {key: value for key, value in found.items() if not key.startswith("_")}
+        return None
+    return done
+
+
+def step(ctx: Deployment) -> Step:
     from mosaic_tui.steps import external
 
     plan = ctx.plan
@@ -161,17 +224,17 @@ def step(ctx: Any) -> Step:
     proposer = ctx.signer("proposer").address
     actions.append(gateway_stake("2.gateway_stake.deployer", "deployer stakes for the proposer's base coin",
                                  "deployer", "2.approve_gateway.deployer", plan.deployer_gateway_stake, proposer))
-    return Step("2", "Staking", actions, before=_write_ceremony, finish=external.reported(_setup_block))
+    return Step(INFO.key, INFO.title, actions, before=_write_ceremony, finish=external.reported(_setup_block))
 
 
-def _write_ceremony(ctx: Any) -> None:
-    """ceremony.toml for the external validators (SPEC section 5), written on every run of step 2."""
+def _write_ceremony(ctx: Deployment) -> None:
+    """ceremony.toml for the external validators (docs/design.md, "Files"), written on every run of step 2."""
     from mosaic_tui.ceremony import write_ceremony
 
     write_ceremony(ctx)
 
 
-def _setup_block(ctx: Any) -> dict[str, Any]:
+def _setup_block(ctx: Deployment) -> dict[str, Any]:
     """The origin block by which all of step 2 is on chain, once confirmed, with its proofs kept."""
     from mosaic_tui import setup_block
 

@@ -3,7 +3,6 @@ with the devnet so that `mosaic-tui devnet down` stops them with the chains."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,9 @@ from mosaic_tui import devnet, export
 
 
 def validators_wanted() -> bool:
-    return not os.environ.get(devnet.VALIDATORS_OFF_ENV)
+    from mosaic_tui import settings
+
+    return not settings.get(devnet.VALIDATORS_OFF_ENV)
 
 
 def node_name(index: int) -> str:

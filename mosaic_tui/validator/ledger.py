@@ -42,6 +42,7 @@ _writes = 0
 class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.writes = 0  # in this process
         self._lock_file: Any = None
         self.data: dict[str, Any] = {"version": LEDGER_VERSION, "votes": {}, "max_target": {},
                                      "origin_votes": {}, "pending": []}
@@ -78,6 +79,7 @@ class Ledger:
         global _writes
         atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode(), secret=True)
         _writes += 1
+        self.writes += 1
         crash = os.environ.get(CRASH_ENV)
         if crash and crash.isdigit() and _writes == int(crash):
             os.kill(os.getpid(), signal.SIGKILL)

@@ -21,13 +21,13 @@ Per pass, in this order, each one line in the log when it did something:
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mosaic_tui import settings
 from mosaic_tui.chain import proofs
 from mosaic_tui.chain.header import verified_header
 from mosaic_tui.chain.rpc import RpcUnavailable, is_transient
@@ -72,6 +72,8 @@ class ValidatorNode:
         self._said: dict[str, str] = {}
         self._first_seen: dict[str, float] = {}
         self._kernel_blocks: dict[int, int] = {}
+        self._kernel_logs: dict[int, Any] = {}
+        self._listed: list[str] | None = None
 
     # -- set-up ---------------------------------------------------------------------------------------
 
@@ -93,7 +95,7 @@ class ValidatorNode:
         self.polling_place = self.aux.contract("PollingPlace", config.polling_place)
         self.gateway = self.aux.contract("KernelGateway", config.kernel_gateway)
         self.proposer_set = self.aux.contract("ProposerSet", SYSTEM_ADDRESSES["ProposerSet"])
-        self.devnet_engine = bool(os.environ.get(DEVNET_ENGINE_ENV))
+        self.devnet_engine = bool(settings.get(DEVNET_ENGINE_ENV))
         self.core = self.origin.contract("OriginCore", config.origin_core)
         self.identifiers = {"auxiliary": config.core_identifier,
                             "origin": bytes(self.aux.call(self.polling_place.functions.originCoreIdentifier()))}
@@ -114,21 +116,23 @@ class ValidatorNode:
     def run(self) -> None:
         self.say("start", f"validator {self.me} (origin {self.origin.signer.address}); ledger {self.ledger.path}")
         while not self.stop.is_set():
+            sent_before = self.ledger.writes
             self.tick()
-            self.stop.wait(self.interval)
+            # A pass that sent something may have more to do at once (the next checkpoint, a vote on a
+            # proposal); an idle one waits for the next block.
+            self.stop.wait(0.2 if self.ledger.writes != sent_before else self.interval)
         self.say("stop", "stopped cleanly")
 
     def tick(self) -> None:
         duties: list[tuple[str, Callable[[], None]]] = [
             ("settle", self.settle),
-            ("report origin", lambda: self.report("origin")),
-            ("report auxiliary", lambda: self.report("auxiliary")),
-            ("vote auxiliary", lambda: self.vote("auxiliary")),
-            ("vote origin", lambda: self.vote("origin")),
+            ("report", self.report_both),
+            ("vote", self.vote_both),
             ("commit", self.commit),
             ("prove kernel", self.prove_kernel),
             ("follow", self.follow_kernel),
         ]
+        self._listed = None
         for name, duty in duties:
             if self.stop.is_set():
                 return
@@ -162,8 +166,15 @@ class ValidatorNode:
 
     # -- helpers --------------------------------------------------------------------------------------
 
+    def _validators(self) -> list[str]:
+        """PollingPlace's validators, read once per pass."""
+        if self._listed is None:
+            listed, _ = self.aux.call(self.polling_place.functions.getValidators())
+            self._listed = [str(address) for address in listed]
+        return self._listed
+
     def _rank(self) -> int:
-        listed, _ = self.aux.call(self.polling_place.functions.getValidators())
+        listed = self._validators()
         lowered = [address.lower() for address in listed]
         return lowered.index(self.me.lower()) if self.me.lower() in lowered else len(lowered)
 
@@ -187,7 +198,34 @@ class ValidatorNode:
                 for note in chain.settle():
                     self.say("resume", note)
 
+    def report_both(self) -> None:
+        """New headers of both chains, in one round of auxiliary transactions (one block's wait)."""
+        batches = {which: self._report_calls(which) for which in ("origin", "auxiliary")}
+        calls = [call for found, _ in batches.values() for call in found]
+        if not calls:
+            return
+        gas = max(self.aux.estimate(found[0][1]) for found, _ in batches.values() if found) + REPORT_HEADROOM
+        sent = self.aux.wait(self.aux.send(calls, gas=gas))
+        offset = 0
+        for which, (found, first) in batches.items():
+            mine = sent[offset:offset + len(found)]
+            offset += len(found)
+            if not found:
+                continue
+            ok = sum(1 for item in mine if item.receipt is not None and item.receipt["status"] == 1)
+            used = sum(int(item.receipt["gasUsed"]) for item in mine if item.receipt is not None)
+            self.say(f"report {which}", f"reported {which} blocks {first}-{first + len(found) - 1} ({ok} of "
+                                        f"{len(found)} mined, {used} gas)")
+
     def report(self, which: str) -> None:
+        """One chain's new headers (tests and tools; a pass reports both at once)."""
+        found, first = self._report_calls(which)
+        if found:
+            self.aux.wait(self.aux.send(found, headroom=REPORT_HEADROOM))
+            self.say(f"report {which}", f"reported {which} blocks {first}-{first + len(found) - 1}")
+
+    def _report_calls(self, which: str) -> tuple[list[tuple[str, Any]], int]:
+        """The reportBlock calls this validator owes for one chain now, and the first block's number."""
         source, store = self._source_chain(which), self.stores[which]
         head = int(source.head()["number"])
         stored = bytes(self.aux.call(store.functions.head()))
@@ -206,19 +244,13 @@ class ValidatorNode:
             if still is None or self._said.get(f"store head {which}") != stored.hex():
                 self._said[f"store head {which}"] = stored.hex()
                 self._first_seen[f"store {which}"] = time.monotonic()
-                return
+                return [], 0
             if time.monotonic() - still < rank * self._stall_seconds(which):
-                return
+                return [], 0
         last = min(head, height + MAX_REPORTS)
-        if last <= height:
-            return
         calls = [(f"report {which} block {number}", store.functions.reportBlock(verified_header(source.block(number))))
                  for number in range(height + 1, last + 1)]
-        sent = self.aux.wait(self.aux.send(calls, headroom=REPORT_HEADROOM))
-        ok = sum(1 for item in sent if item.receipt is not None and item.receipt["status"] == 1)
-        gas = sum(int(item.receipt["gasUsed"]) for item in sent if item.receipt is not None)
-        self.say(f"report {which}", f"reported {which} blocks {height + 1}-{last} ({ok} of {len(calls)} mined, "
-                                    f"{gas} gas)")
+        return calls, height + 1
 
     def _justified_source(self, which: str, head: int) -> tuple[bytes, int]:
         """The highest justified checkpoint of the canonical chain above the latest finalised one
@@ -234,6 +266,26 @@ class ValidatorNode:
             height -= epoch
         return final, final_height
 
+    def _last_targets(self, core: bytes, listed: list[str]) -> dict[str, int]:
+        """Every validator's last target height on one chain, in one JSON-RPC batch request."""
+        from mosaic_tui.chain.batch import AbiFunction, BatchClient, RpcFailure, call_request
+        from mosaic_tui.contracts import load_artifact
+
+        function = AbiFunction.from_abi(load_artifact("PollingPlace")["abi"], "lastTargetHeight")
+        requests = [call_request(self.config.polling_place, function, (core, address), "latest") for address in listed]
+
+        def read() -> list[Any]:
+            with BatchClient(self.config.auxiliary_endpoint) as client:
+                return list(client.run(requests))
+
+        answers = self.aux.read("reading the validators' last votes", read)
+        found = {}
+        for address, answer in zip(listed, answers, strict=True):
+            if isinstance(answer, RpcFailure):
+                raise Skipped(f"lastTargetHeight could not be read ({answer.message})")
+            found[address] = int(function.decode(answer)[0])
+        return found
+
     def _aux_transition(self, target: bytes, target_height: int, block: Any) -> bytes:
         """The transition an auxiliary vote names: everything a meta-block of this checkpoint would hold
         that the auxiliary chain alone determines (the origin fields are OriginCore's business)."""
@@ -244,16 +296,29 @@ class ValidatorNode:
                                 bytes(block["transactionsRoot"]))
         return transition.hash()
 
+    def vote_both(self) -> None:
+        """Both chains' checkpoint votes, signed and journalled, then sent in one round."""
+        heights = {which: self._sign_vote(which) for which in ("auxiliary", "origin")}
+        due = [(which, height) for which, height in heights.items() if height is not None]
+        if due:
+            self._send_votes(due)
+
     def vote(self, which: str) -> None:
+        height = self._sign_vote(which)
+        if height is not None:
+            self._send_votes([(which, height)])
+
+    def _sign_vote(self, which: str) -> int | None:
+        """Sign (and journal) this validator's next vote on `which`'s checkpoints; its target height."""
         source_chain, store, epoch = self._source_chain(which), self.stores[which], self.epochs[which]
         core = self.identifiers[which]
         key = core.hex()
         place = self.polling_place
-        listed, _ = self.aux.call(place.functions.getValidators())
+        listed = self._validators()
         if self.me.lower() not in [address.lower() for address in listed]:
             self.say(f"vote {which}", "not a validator in PollingPlace (yet); not voting", once=True)
-            return
-        on_chain = {address: int(self.aux.call(place.functions.lastTargetHeight(core, address))) for address in listed}
+            return None
+        on_chain = self._last_targets(core, listed)
         mine_on_chain = next(h for address, h in on_chain.items() if address.lower() == self.me.lower())
         signed_max = self.ledger.max_target(key)
         if signed_max > mine_on_chain:
@@ -266,6 +331,12 @@ class ValidatorNode:
         natural = (source_height // epoch + 1) * epoch
         if highest < natural:
             target_height = natural
+            # Behind by more than two checkpoints (a restart, slow passes): link straight to the newest
+            # reported checkpoint, and finalise it with the next link, instead of one epoch per pass.
+            reported = int(self.aux.call(store.functions.heightOf(self.aux.call(store.functions.head()))))
+            newest = (min(reported, head) // epoch) * epoch
+            if newest >= natural + 2 * epoch:
+                target_height = newest
         elif mine < highest:
             target_height = highest  # join the others
         else:
@@ -273,14 +344,14 @@ class ValidatorNode:
             kernel_changed = previous.get("meta_block_height") not in (None, int(self.aux.call(place.functions.metaBlockHeight())))
             stalled = time.time() - float(previous.get("signed_at", 0)) > self._stall_seconds(which)
             if not (kernel_changed or stalled):
-                return
+                return None
             target_height = (mine // epoch + 1) * epoch
         if target_height <= mine or target_height <= source_height or target_height > head:
-            return
+            return None
         block = source_chain.block(target_height)
         target = bytes(block["hash"])
         if not self.aux.call(store.functions.isReported(target)):
-            return
+            return None
         transition = self._aux_transition(target, target_height, block) if which == "auxiliary" else ZERO_HASH
         ballot = Vote(core, transition, source, target, source_height, target_height)
         v, r, s = sign_vote(self.aux.signer, self.aux.w3, ballot, self.config.auxiliary_chain_id,
@@ -290,7 +361,7 @@ class ValidatorNode:
             "transition": "0x" + transition.hex(), "v": v, "r": "0x" + r.hex(), "s": "0x" + s.hex(),
             "meta_block_height": int(self.aux.call(place.functions.metaBlockHeight()))})
         self.ledger.save()  # the signature is on disk before it leaves this process, even to our own node
-        self._send_vote(which, target_height)
+        return target_height
 
     def _vote_call(self, which: str, target_height: int) -> Any:
         entry = self.ledger.vote(self.identifiers[which].hex(), target_height)
@@ -301,20 +372,24 @@ class ValidatorNode:
             bytes.fromhex(entry["r"][2:]), bytes.fromhex(entry["s"][2:]))
 
     def _send_vote(self, which: str, target_height: int) -> None:
-        call = self._vote_call(which, target_height)
-        sent = self.aux.wait(self.aux.send([(f"vote {which} {target_height}", call)], headroom=VOTE_HEADROOM))
-        receipt = sent[0].receipt
-        entry = self.ledger.vote(self.identifiers[which].hex(), target_height) or {}
-        store = self.stores[which]
-        state = "pending"
-        if receipt is not None:
-            justified = store.events.CheckpointJustified().process_receipt(receipt, errors=_discard())
-            finalised = store.events.CheckpointFinalised().process_receipt(receipt, errors=_discard())
-            state = "justified" if justified else "counted" if receipt["status"] == 1 else "reverted"
-            if finalised:
-                state += f", finalised {finalised[0].args.height}"
-        self.status.votes[which] = target_height
-        self.say(f"vote {which}", f"voted {entry.get('source_height')} -> {target_height} ({state})")
+        self._send_votes([(which, target_height)])
+
+    def _send_votes(self, due: list[tuple[str, int]]) -> None:
+        calls = [(f"vote {which} {height}", self._vote_call(which, height)) for which, height in due]
+        sent = self.aux.wait(self.aux.send(calls, headroom=VOTE_HEADROOM))
+        for (which, target_height), item in zip(due, sent, strict=True):
+            receipt = item.receipt
+            entry = self.ledger.vote(self.identifiers[which].hex(), target_height) or {}
+            store = self.stores[which]
+            state = "pending"
+            if receipt is not None:
+                justified = store.events.CheckpointJustified().process_receipt(receipt, errors=_discard())
+                finalised = store.events.CheckpointFinalised().process_receipt(receipt, errors=_discard())
+                state = "justified" if justified else "counted" if receipt["status"] == 1 else "reverted"
+                if finalised:
+                    state += f", finalised {finalised[0].args.height}"
+            self.status.votes[which] = target_height
+            self.say(f"vote {which}", f"voted {entry.get('source_height')} -> {target_height} ({state})")
 
     def _resend_vote(self, which: str, target_height: int) -> None:
         purpose = f"vote {which} {target_height}"
@@ -391,9 +466,12 @@ class ValidatorNode:
             if self._valid(transition, open_hash):
                 valid.append((int(transition[2]), transition_hash))
         if not valid:
-            if self._rank() == 0 or self._waited(f"propose {open_height}", self._stall_seconds("auxiliary")):
-                self._propose(open_height, final, final_height)
-            return
+            if not (self._rank() == 0 or self._waited(f"propose {open_height}", self._stall_seconds("auxiliary"))):
+                return
+            proposed = self._propose(open_height, final, final_height)
+            if proposed is None:
+                return
+            valid = [(final_height // epoch, proposed)]  # and vote for it at once
         # Everyone picks the same one: the newest checkpoint, then the lowest hash.
         dynasty, transition_hash = max(valid, key=lambda item: (item[0], -int.from_bytes(item[1], "big")))
         transition, _, _ = self.origin.call(core.functions.getProposal(transition_hash))
@@ -409,7 +487,7 @@ class ValidatorNode:
         self.ledger.save()
         self._send_origin_vote(open_height)
 
-    def _propose(self, height: int, final: bytes, final_height: int) -> None:
+    def _propose(self, height: int, final: bytes, final_height: int) -> bytes | None:
         origin_store = self.stores["origin"]
         origin_final = bytes(self.aux.call(origin_store.functions.latestFinalised()))
         origin_height = int(self.aux.call(origin_store.functions.latestFinalisedHeight()))
@@ -419,8 +497,13 @@ class ValidatorNode:
             int(self.aux.call(self.stores["auxiliary"].functions.accumulatedGas(final))),
             origin_height, origin_final, bytes(block["transactionsRoot"]))
         sent = self.origin.wait(self.origin.send([(f"propose {height}", call)]))
+        receipt = sent[0].receipt
         self.say("commit", f"proposed meta-block {height} at auxiliary checkpoint {final_height} "
-                           f"({'mined' if sent[0].receipt is not None else 'pending'})")
+                           f"({'mined' if receipt is not None else 'pending'})")
+        if receipt is None or receipt["status"] != 1:
+            return None
+        (event,) = self.core.events.BlockProposed().process_receipt(receipt, errors=_discard())
+        return bytes(event.args.transitionHash)
 
     def _send_origin_vote(self, height: int) -> None:
         entry = self.ledger.origin_vote(height)
@@ -447,11 +530,13 @@ class ValidatorNode:
         if open_hash in (active_hash, ZERO_HASH):
             return
         want = 0 if active_hash == ZERO_HASH else int(self.aux.call(gateway.functions.activeKernelHeight())) + 1
-        logs = self.origin.read("reading KernelOpened", lambda: core.events.KernelOpened.get_logs(
-            from_block=0, argument_filters={"height": want}))
-        if not logs:
-            return
-        opened = logs[-1]
+        if want not in self._kernel_logs:
+            logs = self.origin.read("reading KernelOpened", lambda: core.events.KernelOpened.get_logs(
+                from_block=0, argument_filters={"height": want}))
+            if not logs:
+                return
+            self._kernel_logs[want] = logs[-1]
+        opened = self._kernel_logs[want]
         final_height = int(self.aux.call(self.stores["origin"].functions.latestFinalisedHeight()))
         if final_height < int(opened.blockNumber):
             self.say("prove kernel", f"kernel {want} opened in origin block {opened.blockNumber}; waiting for an "
@@ -500,7 +585,7 @@ class ValidatorNode:
         if self._rank() != 0 and not self._waited("follow", self._stall_seconds("auxiliary")):
             return
         sent = self.aux.wait(self.aux.send([("follow kernel", place_set.functions.followKernel())]))
-        listed, _ = self.aux.call(self.polling_place.functions.getValidators())
+        listed = self._validators()
         self.say("follow", f"signalled {len(listed)} sealers to ProposerSet (followKernel, "
                            f"{'mined' if sent[0].receipt is not None else 'pending'})")
 

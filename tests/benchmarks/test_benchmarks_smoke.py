@@ -98,3 +98,9 @@ def test_scale_deploy_verifies_one_validator() -> None:
     out = run_script("scale_deploy.py", "--sizes", "1")
     assert re.search(r"^\s+1 validators: .* Stake genesis 1 tx .* K0 activation 1 tx .* verify: \d+ passed, 0 failed;",
                      out, re.M), out
+
+
+def test_batch_clients_compares_ours_with_web3_on_the_same_answers() -> None:
+    out = run_script("batch_clients.py", "--calls", "20", "--rounds", "1")
+    assert re.search(r"^20 eth_getBalance calls, best of 1: chain/batch.py [0-9.]+ s, web3 batch_requests [0-9.]+ s "
+                     r"\([0-9.]+x\)$", out, re.M), out

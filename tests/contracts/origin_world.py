@@ -33,7 +33,7 @@ GATEWAY_BUDGET = 50 * OST  # extra OST each validator holds for its gateway stak
 
 
 def core_identifier(origin_chain_id: int, auxiliary_chain_id: int = AUXILIARY_CHAIN_ID) -> bytes:
-    """SPEC step 0: 8 bytes of origin chain id then 12 bytes of auxiliary chain id, big-endian."""
+    """Step 0 (docs/design.md): 8 bytes of origin chain id then 12 bytes of auxiliary chain id, big-endian."""
     return origin_chain_id.to_bytes(8, "big") + auxiliary_chain_id.to_bytes(12, "big")
 
 

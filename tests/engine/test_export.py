@@ -1,4 +1,4 @@
-"""Exports: deployment.toml holds every SPEC key; rum gets its addresses, and never a key or password."""
+"""Exports: deployment.toml holds every key docs/design.md lists; rum gets its addresses, and never a key or password."""
 
 from __future__ import annotations
 

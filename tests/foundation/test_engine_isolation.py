@@ -1,4 +1,4 @@
-"""The engine stays free of textual (SPEC section 4), checked in a fresh interpreter and by import-linter."""
+"""The engine stays free of textual (docs/design.md, "Architecture"), checked in a fresh interpreter and by import-linter."""
 
 from __future__ import annotations
 

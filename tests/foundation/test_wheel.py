@@ -20,6 +20,11 @@ def test_wheel_ships_artifacts_and_needs_no_compiler(tmp_path: Path) -> None:
     assert any(name.startswith("mosaic_tui/screens/") for name in names)
     assert not any(name.startswith("screens/") for name in names)  # no top-level module named `screens`
     assert not any(name.endswith(".sol") for name in names)
+    # Test-only contracts (contracts/test) are not part of the product; the others all ship.
+    test_only = {path.stem for path in (ROOT / "contracts" / "test").glob("*.sol")}
+    shipped = {Path(name).stem for name in names if name.startswith("mosaic_tui/artifacts/")}
+    assert test_only and not test_only & shipped, test_only & shipped
+    assert {path.stem for path in (ROOT / "mosaic_tui" / "artifacts").glob("*.json")} - test_only == shipped
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

@@ -1,6 +1,6 @@
 """Fixtures of the reliability suite: the figure each test measured, shown in every pytest run.
 
-Each test here proves a promise of SPEC section 5 and reports a number (kill points recovered,
+Each test here proves a promise of docs/design.md and reports a number (kill points recovered,
 seconds waited, files scanned). `figure(...)` prints it (visible with -s or when the test fails)
 and collects it for a "reliability figures" section at the end of the normal pytest output, so
 `scripts/test` shows the figures without any extra flag.

@@ -1,6 +1,6 @@
 """Kill a 4-validator devnet deployment right after each of its journal writes in turn, and resume it.
 
-SPEC section 5 promises that a restarted run rebroadcasts or adopts what the journal holds and never
+docs/design.md ("The journal before the chain") promises that a restarted run rebroadcasts or adopts what the journal holds and never
 signs a second transaction for the same action. The journal is written before every broadcast,
 after it and after every receipt, so killing the process (SIGKILL: no cleanup, no finally) right
 after each write is every point at which a real crash can leave a deployment. At each point the

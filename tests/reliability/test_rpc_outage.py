@@ -1,6 +1,6 @@
 """The origin RPC goes away in the middle of step 2, loses answers, or forgets a pending transaction.
 
-SPEC: an RPC node that restarts or drops a connection must not end a deployment; the run waits
+docs/design.md: an RPC node that restarts or drops a connection must not end a deployment; the run waits
 (telling the operator, a "wait" line in the CLI), retries, and completes. A transaction the node
 lost is sent again byte for byte (same nonce, same hash), never signed a second time.
 

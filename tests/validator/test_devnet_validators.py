@@ -14,7 +14,7 @@ import pytest
 from mosaic_tui import devnet
 from tests.validator.world import ValidatorWorld, deploy_world, wait_for
 
-EPOCH = 5
+EPOCH = 3
 
 
 @pytest.fixture(scope="module")
