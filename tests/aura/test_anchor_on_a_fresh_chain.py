@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from mosaic_tui import devnet
+from mosaic_tui import devnet, events
 from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.plan import load_plan
+from mosaic_tui.steps.auxiliary import devnet_engine_finalize
 from mosaic_tui.steps.initialize import ANCHOR_AT_GENESIS_GAS
 from tests.origin.conftest import Operator, make_origin_world, passphrase, run_deployment, world_plan, write_plan
 
@@ -49,11 +50,19 @@ def test_step_4_anchors_the_genesis_while_the_auxiliary_chain_is_at_block_0(
     origin = anvil_factory()
     world = make_origin_world(origin.w3, origin.rpc_url, tmp_path, 1)
     plan_path = write_plan(tmp_path, world_plan(world, confirmations=0))
+    plan = load_plan(plan_path)
+
+    def engine_at_block_1(event: events.Event) -> None:
+        """The engine's first finalizeChange, a system call of block 1 on a real AuRa chain, made here as
+        soon as the anchor made block 1 (before step 4 goes on, so the hand-over finds it made)."""
+        if isinstance(event, events.TxConfirmed) and event.action == "4.anchor_genesis":
+            devnet_engine_finalize(plan.auxiliary.rpc, plan)
+
     quiet_operator.watch(plan_path)
-    deployed = run_deployment(plan_path)
+    deployed = run_deployment(plan_path, engine_at_block_1)
 
     assert deployed.failed_checks() == []
-    auxiliary = load_plan(plan_path).auxiliary.rpc
+    auxiliary = plan.auxiliary.rpc
     entry = {e.action_id: e for e in Journal.load(journal_path(plan_path)).entries()}["4.anchor_genesis"]
     assert entry.status == "confirmed" and entry.receipt is not None
     # The anchor is the auxiliary chain's first transaction: nothing else moved it past block 0 before.
