@@ -33,6 +33,8 @@ class ConsolePrinter:
         elif isinstance(event, ev.TxSigned):
             self.labels[event.action] = event.label
             self.sent += 1
+        elif isinstance(event, ev.TxSent) and event.replaced:
+            self._line(f"  replace {event.action} {event.tx_hash} (same nonce, fees raised; replaced ({event.replaced}))")
         elif isinstance(event, ev.TxSent) and event.rebroadcast:
             self._line(f"  resend {event.action} {event.tx_hash} (same signed bytes as before)")
         elif isinstance(event, ev.TxConfirmed):
@@ -98,8 +100,9 @@ def print_preflight(report: PreflightReport, stream: Any = None) -> None:
     out = stream or sys.stdout
     for change in report.changes:
         print(f"plan changed since the deployment started, accepted: {change}", file=out)
-    print(f"origin chain {report.chain_id} at block {report.block}; fee estimate "
-          f"{format_amount(report.fee_per_gas, 'gwei')} per gas", file=out)
+    source = f" ({report.fee_source})" if report.fee_source else ""
+    print(f"origin chain {report.chain_id} at block {report.block}; priced at "
+          f"{format_amount(report.fee_per_gas, 'gwei')} per gas{source}", file=out)
     print(f"{'step':<5} {'what':<52} {'gas':>12} {'cost':>22}", file=out)
     for cost in report.costs:
         print(f"{cost.step:<5} {cost.title:<52} {cost.gas:>12,} {format_amount(cost.wei, 'ETH'):>22}", file=out)

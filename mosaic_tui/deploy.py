@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from mosaic_tui import devnet, events, keys
-from mosaic_tui.chain.sender import TxSender
+from mosaic_tui.chain.sender import FeePolicy, TxSender
 from mosaic_tui.deployment import Deployment
 from mosaic_tui.errors import DevnetError, InputErrors
 from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.plan import (
     DEPLOY_OST,
+    REPLACE_AFTER_BLOCKS,
     CorePlan,
     OriginPlan,
     Plan,
@@ -121,7 +122,10 @@ def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inf
     try:
         # prepare() accepted any change from the journal's plan as harmless; the journal keeps the plan applied.
         journal.bind_plan(ctx.plan.digest(), plan_data(ctx.plan), accept_change=True)
-        sender = TxSender(journal, ctx.chain)
+        origin_plan = ctx.plan.origin
+        policy = {"origin": FeePolicy(origin_plan.max_fee_per_gas, origin_plan.max_priority_fee_per_gas,
+                                      origin_plan.replace_after_blocks or REPLACE_AFTER_BLOCKS)}
+        sender = TxSender(journal, ctx.chain, policy=policy, notify=lambda text: emit(events.Waiting("-", text)))
         ctx.sender = sender
         ctx.emit, ctx.should_stop = emit, should_stop
         current = ["-"]

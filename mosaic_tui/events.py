@@ -52,6 +52,7 @@ class TxSent:
     action: str
     tx_hash: str
     rebroadcast: bool = False
+    replaced: int = 0  # >0: a replacement at the same nonce with raised fees; how many times it was replaced
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class Receipt:
     block_number: int
     gas_used: int
     status: int  # 1 success, 0 reverted
+    block_hash: str | None = None  # checked against the canonical chain on every resume
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class ActionEntry:
     tx_hash: str | None = None
     raw_tx: str | None = None
     earlier_tx_hashes: tuple[str, ...] = ()  # replaced or failed attempts that might still be mined
+    earlier_raw_txs: tuple[str, ...] = ()  # their signed bytes, same order ("" where an old journal lacks them)
     receipt: Receipt | None = None
     outputs: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -75,6 +77,13 @@ class ActionEntry:
     @property
     def has_transaction(self) -> bool:
         return self.raw_tx is not None
+
+    @property
+    def versions(self) -> list[tuple[str, str]]:
+        """(hash, signed bytes) of every transaction signed for this action, the latest first."""
+        latest = [(self.tx_hash, self.raw_tx)] if self.tx_hash and self.raw_tx else []
+        raws = list(self.earlier_raw_txs) + [""] * (len(self.earlier_tx_hashes) - len(self.earlier_raw_txs))
+        return latest + [(h, r) for h, r in reversed(list(zip(self.earlier_tx_hashes, raws, strict=False)))]
 
 
 def _empty() -> dict[str, Any]:
@@ -202,30 +211,46 @@ class Journal:
         _check_chain(chain, allow_none=True)
         self._update(action_id, lambda entry: entry.update(status="planned", chain=chain))
 
-    def record_signed(self, action_id: str, chain: str, sender: str, nonce: int, tx_hash: str, raw_tx: str) -> None:
-        """Record a signed transaction before it is broadcast."""
+    def record_signed(self, action_id: str, chain: str, sender: str, nonce: int, tx_hash: str, raw_tx: str,
+                      *, nonce_released: bool = False) -> None:
+        """Record a signed transaction before it is broadcast.
+
+        An action that already has a transaction gets another one only at the same sender and nonce (a
+        replacement: only one of the two can ever be mined), or at a new nonce when its own earlier
+        transaction reverted (its nonce is used) or the caller has proven from the chain that the earlier
+        nonce was consumed by a different transaction (`nonce_released`). A node's error words never are
+        such a proof."""
         _check_chain(chain)
         if not isinstance(nonce, int) or isinstance(nonce, bool) or nonce < 0:
             raise ValueError(f"{action_id}: nonce must be a non-negative int, not {nonce!r}")
         tx_hash, raw_tx = _hex(tx_hash, "tx_hash", _HASH), _hex(raw_tx, "raw_tx", _HEX)
         current = self._data["actions"].get(action_id)
-        earlier: list[str] = []
+        earlier: list[tuple[str, str]] = []
         if current is not None and current.get("tx_hash"):
             status = current["status"]
             if status == "confirmed":
                 raise JournalError(str(self.path), f"action {action_id} is already confirmed in "
                                                    f"{current['tx_hash']}; it must never be signed again.")
             same_slot = (current["chain"], current["sender"], current["nonce"]) == (chain, sender, nonce)
-            if status in ("signed", "sent") and not same_slot:
-                # Only a replacement (same sender and nonce) can never be mined alongside the first.
+            reverted = status == "failed" and current.get("receipt") is not None
+            if not same_slot and not reverted and not nonce_released:
                 raise JournalError(str(self.path), f"action {action_id} already has transaction "
-                                                   f"{current['tx_hash']} pending from {current['sender']} with "
-                                                   f"nonce {current['nonce']}; adopt or replace it.")
-            earlier = [*current.get("earlier_tx_hashes", []), current["tx_hash"]]
-            earlier = [h for h in dict.fromkeys(earlier) if h != tx_hash]
+                                                   f"{current['tx_hash']} from {current['sender']} with nonce "
+                                                   f"{current['nonce']} that is not proven dropped; adopt or "
+                                                   "replace it at the same nonce.")
+            hashes = current.get("earlier_tx_hashes", [])
+            raws = list(current.get("earlier_raw_txs", []))
+            raws += [""] * (len(hashes) - len(raws))
+            earlier = [*zip(hashes, raws, strict=True), (current["tx_hash"], current.get("raw_tx") or "")]
+            unique: dict[str, str] = {}
+            for h, r in earlier:
+                if h != tx_hash:
+                    unique[h] = r or unique.get(h, "")
+            earlier = list(unique.items())
         self._update(action_id, lambda entry: entry.update(
             status="signed", chain=chain, sender=sender, nonce=nonce, tx_hash=tx_hash, raw_tx=raw_tx,
-            earlier_tx_hashes=earlier, receipt=None, error=None))
+            earlier_tx_hashes=[h for h, _ in earlier], earlier_raw_txs=[r for _, r in earlier],
+            receipt=None, error=None))
 
     def record_sent(self, action_id: str) -> None:
         current = self._require(action_id, ("signed", "sent"))
@@ -239,19 +264,54 @@ class Journal:
                 self.record_sent(action_id)
 
     def record_receipt(self, action_id: str, block_number: int, gas_used: int, status: int,
-                       outputs: Mapping[str, Any] | None = None) -> None:
-        """Record a mined transaction: confirmed with `outputs` when `status` is 1, failed when 0."""
+                       outputs: Mapping[str, Any] | None = None, *, tx_hash: str | None = None,
+                       block_hash: str | None = None) -> None:
+        """Record a mined transaction: confirmed with `outputs` when `status` is 1, failed when 0.
+
+        `tx_hash` names the version that was mined when an earlier one (a replaced transaction) won: it
+        becomes the entry's transaction and the others its earlier ones. `block_hash` is kept so every
+        later run can check the receipt is still on the canonical chain."""
         current = self._require(action_id, ("signed", "sent", "failed"))
         if not current.get("tx_hash"):
             raise ValueError(f"{action_id}: a receipt needs a recorded transaction")
         clean = _jsonable(dict(outputs or {}), action_id)
-        receipt = {"block_number": int(block_number), "gas_used": int(gas_used), "status": int(status)}
+        receipt: dict[str, Any] = {"block_number": int(block_number), "gas_used": int(gas_used), "status": int(status)}
+        if block_hash is not None:
+            receipt["block_hash"] = _hex(block_hash, "block_hash", _HASH)
         if status == 1:
             change = {"status": "confirmed", "receipt": receipt, "outputs": clean, "error": None}
         else:
             change = {"status": "failed", "receipt": receipt,
                       "error": f"the transaction reverted in block {block_number}"}
+        mined = _hex(tx_hash, "tx_hash", _HASH) if tx_hash is not None else current["tx_hash"]
+        if mined != current["tx_hash"]:
+            entry = _entry_from_raw(action_id, current)
+            versions = entry.versions
+            if mined not in [h for h, _ in versions]:
+                raise ValueError(f"{action_id}: {mined} is not one of its transactions")
+            raw = dict(versions)[mined]
+            others = [(h, r) for h, r in reversed(versions) if h != mined]
+            change.update(tx_hash=mined, raw_tx=raw or current["raw_tx"], earlier_tx_hashes=[h for h, _ in others],
+                          earlier_raw_txs=[r for _, r in others])
         self._update(action_id, lambda entry: entry.update(change))
+
+    def record_reorged(self, action_id: str) -> None:
+        """A reorg took the action's receipt off the canonical chain: it is in flight again (its signed
+        bytes are rebroadcast or a re-inclusion adopted), and its step is no longer done."""
+        current = self._require(action_id, ("confirmed", "failed"))
+        if not current.get("tx_hash") or current.get("receipt") is None:
+            raise ValueError(f"{action_id}: only a mined transaction can be reorged away")
+        self._update(action_id, lambda entry: entry.update(status="sent", receipt=None, error=None))
+
+    def record_found(self, action_id: str, outputs: Mapping[str, Any] | None = None) -> None:
+        """The action's effect is on chain, whoever caused it: done, with or without a receipt of ours
+        (a journalled transaction of ours that reverted, or never got in, stays in the entry)."""
+        current = self._data["actions"].get(action_id)
+        if current is not None and current.get("status") == "confirmed":
+            return
+        clean = _jsonable(dict(outputs or {}), action_id)
+        self._update(action_id, lambda entry: entry.update(status="confirmed", outputs=clean, error=None,
+                                                           found_on_chain=True))
 
     def record_failed(self, action_id: str, reason: str) -> None:
         current = self._data["actions"].get(action_id)
@@ -285,6 +345,11 @@ class Journal:
     def mark_step_done(self, step: str | int) -> None:
         if not self.is_step_done(step):
             self._commit(lambda data: _step(data, str(step)).__setitem__("done", True))
+
+    def mark_step_undone(self, step: str | int) -> None:
+        """A reorg undid part of a finished step: it runs again (adopting what is still on chain)."""
+        if self.is_step_done(step):
+            self._commit(lambda data: _step(data, str(step)).__setitem__("done", False))
 
     def is_step_done(self, step: str | int) -> bool:
         return bool(self._data["steps"].get(str(step), {}).get("done", False))
@@ -384,6 +449,7 @@ def _entry_from_raw(action_id: str, raw: Mapping[str, Any]) -> ActionEntry:
         action_id=action_id, status=raw["status"], chain=raw.get("chain"), sender=raw.get("sender"),
         nonce=raw.get("nonce"), tx_hash=raw.get("tx_hash"), raw_tx=raw.get("raw_tx"),
         earlier_tx_hashes=tuple(raw.get("earlier_tx_hashes", ())),
+        earlier_raw_txs=tuple(raw.get("earlier_raw_txs", ())),
         receipt=Receipt(**receipt) if receipt else None, outputs=copy.deepcopy(raw.get("outputs", {})),
         error=raw.get("error"), updated_at=float(raw.get("updated_at", 0.0)),
     )
@@ -409,13 +475,19 @@ def _structure_problem(data: Any) -> str | None:
             return f"action {action_id!r} names an unknown chain"
         receipt = raw.get("receipt")
         if receipt is not None and (not isinstance(receipt, dict)
-                                    or set(receipt) != {"block_number", "gas_used", "status"}):
+                                    or not {"block_number", "gas_used", "status"} <= set(receipt)
+                                    <= {"block_number", "gas_used", "status", "block_hash"}):
             return f"action {action_id!r} has a malformed receipt"
         if raw["status"] in ("signed", "sent") and not all(
                 isinstance(raw.get(key), str) for key in ("tx_hash", "raw_tx", "sender")):
             return f"action {action_id!r} is {raw['status']} but its transaction is missing"
+    owners: dict[str, str] = {}
     for step, record in data["steps"].items():
         if not isinstance(record, dict) or not isinstance(record.get("outputs"), dict) \
                 or not isinstance(record.get("done"), bool):
             return f"step {step!r} has no valid done flag or outputs"
+        for key in record["outputs"]:
+            if key in owners:
+                return f"output {key!r} is given by step {owners[key]!r} and again by step {step!r}"
+            owners[key] = step
     return None

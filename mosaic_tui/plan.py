@@ -11,7 +11,7 @@ Layout of the file (see assets/example-plan.toml):
     plan_version, devnet, out_dir
     [core]          identifier, minimum_weight
     [origin]        rpc, chain_id, ost, deployer, deployer_gateway_stake, confirmations, staking_deadline,
-                    max_fee_per_gas, max_priority_fee_per_gas
+                    max_fee_per_gas, max_priority_fee_per_gas, replace_after_blocks
     [auxiliary]     rpc, chain_id, initial_proposer, block_time, gas_limit, gas_price,
                     base_coin_supply, epoch_length
     [[validators]]  origin_address, auxiliary_address, stake, gateway_stake, origin_key, auxiliary_key
@@ -67,10 +67,15 @@ class OriginPlan:
     # Fee ceilings for origin transactions (wei per gas); None: no ceiling beyond the node's estimate.
     max_fee_per_gas: Annotated[int | None, kinds.GWEI] = None
     max_priority_fee_per_gas: Annotated[int | None, kinds.GWEI] = None
+    # A transaction not mined within this many blocks is replaced at its nonce, both fees raised >= 10 %;
+    # None: REPLACE_AFTER_BLOCKS.
+    replace_after_blocks: Annotated[int | None, kinds.whole(1, 10_000)] = None
 
 
 # origin keys that change how the deployment waits or pays, not what it deploys: outside the digest
-_NOT_DEPLOYED = ("confirmations", "staking_deadline", "max_fee_per_gas", "max_priority_fee_per_gas")
+REPLACE_AFTER_BLOCKS = 3
+_NOT_DEPLOYED = ("confirmations", "staking_deadline", "max_fee_per_gas", "max_priority_fee_per_gas",
+                 "replace_after_blocks")
 
 
 @dataclass(frozen=True, config=_TABLE)
@@ -286,6 +291,6 @@ def save_plan(plan: Plan, path: str | Path) -> Path:
     return write_toml(path, plan_data(plan), header=header)
 
 
-__all__ = ["DEPLOY_OST", "FINALIZED", "PLAN_VERSION", "AuxiliaryPlan", "CorePlan", "OriginPlan", "Plan",
+__all__ = ["DEPLOY_OST", "FINALIZED", "PLAN_VERSION", "REPLACE_AFTER_BLOCKS", "AuxiliaryPlan", "CorePlan", "OriginPlan", "Plan",
            "ValidatorPlan", "format_deadline", "load_plan", "parse_deadline", "plan_data", "plan_from_dict",
            "save_plan"]

@@ -51,6 +51,12 @@ def static_problems(plan: Plan) -> list[InputError]:
             found.append(error)
     if origin.ost == DEPLOY_OST and not plan.devnet:
         add("origin.ost", DEPLOY_OFF_DEVNET)
+    if origin.max_fee_per_gas == 0:
+        add("origin.max_fee_per_gas", "a fee ceiling of zero lets no transaction through; give e.g. \"50 gwei\".")
+    tip_ceiling, fee_ceiling = origin.max_priority_fee_per_gas, origin.max_fee_per_gas
+    if tip_ceiling is not None and fee_ceiling is not None and tip_ceiling > fee_ceiling:
+        add("origin.max_priority_fee_per_gas", "the tip ceiling is above origin.max_fee_per_gas; a tip is part of "
+                                               "the fee, so it can never be higher.")
     if aux.gas_price == 0:
         add("auxiliary.gas_price", "the gas price after bootstrap must be above zero; step 4 raises the chain to it.")
     if plan.core.minimum_weight is not None and plan.core.minimum_weight < 1:

@@ -39,6 +39,7 @@ class PreflightReport:
     planned: list[str] = field(default_factory=list)  # what will be sent, one line per transaction
     changes: list[str] = field(default_factory=list)  # harmless plan changes since the deployment started
     external: list[str] = field(default_factory=list)  # which validators act for themselves, one line each
+    fee_source: str = ""  # "the plan's ceiling ..." or "the node now (tip from ...)"
 
     @property
     def total_wei(self) -> int:
@@ -160,12 +161,16 @@ def _ost_problems(ctx: Any, add: Any) -> None:
         add("origin.ost", f"the contract at {address} does not answer ERC20 calls (totalSupply, balanceOf).")
 
 
-def _fee_per_gas(ctx: Any) -> int:
-    block = ctx.origin.w3.eth.get_block("latest")
-    base = block.get("baseFeePerGas")
-    if base is None:
-        return int(ctx.origin.w3.eth.gas_price)
-    return 2 * int(base) + int(ctx.origin.w3.eth.max_priority_fee)
+def _fee_per_gas(ctx: Any) -> tuple[int, str]:
+    """The fee per gas the deployment is priced at: the plan's ceiling when it has one (no transaction
+    ever pays more), else what the node asks now; and where that figure comes from."""
+    from mosaic_tui.chain.sender import FeePolicy, read_fees
+
+    origin = ctx.plan.origin
+    if origin.max_fee_per_gas is not None:
+        return int(origin.max_fee_per_gas), "the plan's ceiling origin.max_fee_per_gas"
+    fees, source = read_fees(ctx.origin, FeePolicy(None, origin.max_priority_fee_per_gas))
+    return int(fees.get("maxFeePerGas", fees.get("gasPrice", 0))), f"the node now (tip from {source})"
 
 
 def _costs(ctx: Any, fee: int) -> list[StepCost]:
@@ -215,7 +220,8 @@ def run_preflight(ctx: Any) -> PreflightReport:
         problem = finality_problem(ctx)
         if problem is not None:
             add("origin.confirmations", problem)
-    report.fee_per_gas = fee = _fee_per_gas(ctx)
+    report.fee_per_gas, report.fee_source = _fee_per_gas(ctx)
+    fee = report.fee_per_gas
     report.costs = _costs(ctx, fee)
     signers = _open_signers(ctx, add)
     deployer = signers.get("deployer")
@@ -316,12 +322,23 @@ def _proposer_matches_the_journal(ctx: Any, address: str, add: Any) -> None:
                                           f"{known} (in the journal since step 2); use that key.")
 
 
+def _signed_by(entry: Any, sender: str) -> bool:
+    """Whether the entry's signed bytes were signed by `sender`: the journal's word alone is no proof (a
+    forged entry is refused by the runner's checks, exit 1, and must not send the operator to its key)."""
+    from mosaic_tui.chain.sender import decode_raw
+
+    try:
+        return bool(entry.raw_tx) and decode_raw(bytes.fromhex(entry.raw_tx[2:])).sender.lower() == sender.lower()
+    except ValueError:
+        return False
+
+
 def _deployer_matches_the_journal(ctx: Any, address: str, add: Any) -> None:
     """A changed origin.deployer reference must still open the account that sent the deployer's transactions."""
     for entry in ctx.journal.entries():
         deployer_action = entry.action_id.startswith(("0.", "1.")) or entry.action_id in (
             "2.initialize_stake", "2.approve_gateway.deployer", "2.gateway_stake.deployer")
-        if deployer_action and entry.sender:
+        if deployer_action and entry.sender and _signed_by(entry, entry.sender):
             if entry.sender.lower() != address.lower():
                 add("origin.deployer", f"opens the key of {address}, but this deployment's deployer is {entry.sender} "
                                        f"(it sent {entry.action_id}); use that key.")
@@ -473,7 +490,7 @@ FIRST_USE: dict[str, str | None] = {
     "core.identifier": "1", "core.minimum_weight": "1",
     "origin.rpc": "always", "origin.chain_id": None, "origin.ost": "0", "origin.deployer": "always",
     "origin.deployer_gateway_stake": "2", "origin.max_fee_per_gas": "always",
-    "origin.max_priority_fee_per_gas": "always", "origin.confirmations": "always", "origin.staking_deadline": "always",
+    "origin.max_priority_fee_per_gas": "always", "origin.replace_after_blocks": "always", "origin.confirmations": "always", "origin.staking_deadline": "always",
     "auxiliary.rpc": "always", "auxiliary.chain_id": "3", "auxiliary.initial_proposer": "always",
     "auxiliary.block_time": "3", "auxiliary.gas_limit": "3", "auxiliary.gas_price": "3",
     "auxiliary.base_coin_supply": "3", "auxiliary.epoch_length": "3",

@@ -149,14 +149,18 @@ def open_session(plan_path: Path, *, number: int | None, address: str | None, ce
     found = contract_problems(plan, ceremony, read, code)
     if found:
         raise InputErrors([InputError("--ceremony", f"{problem}; nothing was signed.") for problem in found])
-    if not journal.is_step_done("2"):
+    actions = validator_actions(index, validator)
+    if not journal.is_step_done("2") and not journal.entries():
+        # What it still has to pay: nothing for a stake Stake.initialize took or a gateway stake on chain.
+        initialized = bool(read("Stake", ceremony.stake, "initialized"))
+        staked = actions[2].done_on_chain is not None and actions[2].done_on_chain(ctx) is not None
+        need = (0 if initialized else validator.stake) + (0 if staked else validator.gateway_stake)
         have = int(read("EIP20Token", ceremony.ost, "balanceOf", validator.origin_address))
-        need = validator.stake + validator.gateway_stake
-        if have < need and not journal.entries():
+        if have < need:
             raise InputError(f"validators[{index}].origin_address",
-                             f"{validator.origin_address} holds {units.format_amount(have)} but its stake and "
-                             f"gateway stake need {units.format_amount(need)}; nothing was signed.")
-    return StakeSession(ctx, validator_actions(index, validator))
+                             f"{validator.origin_address} holds {units.format_amount(have)} but what it still "
+                             f"stakes needs {units.format_amount(need)}; nothing was signed.")
+    return StakeSession(ctx, actions)
 
 
 def describe(session: StakeSession) -> list[str]:

@@ -153,7 +153,7 @@ def gateway_stake(action_id: str, label: str, role: str, approval: str, amount: 
         nonce = int(c.read("OSTGateway", "origin", c.outputs.ost_gateway, "nonces", staker))
         return Tx(c.outputs.ost_gateway, c.call_data("OSTGateway", "stake", amount, beneficiary, nonce))
     return Action(id=action_id, label=label, chain="origin", sender=role, after=(approval,), build=build,
-                  outputs=_stake_event)
+                  outputs=_stake_event, matches=_same_stake)
 
 
 def validator_actions(index: int, validator: Any) -> list[Action]:
@@ -162,11 +162,39 @@ def validator_actions(index: int, validator: Any) -> list[Action]:
     role = f"validator:{index}"
     stake_approval = approve(f"2.approve_stake.{index}", f"validator {index + 1} approves its stake", role,
                              validator.origin_address, "stake", validator.stake)
+    gateway_approval = approve(f"2.approve_gateway.{index}", f"validator {index + 1} approves its gateway stake",
+                               role, validator.origin_address, "ost_gateway", validator.gateway_stake)
+    staked = _staked(validator.origin_address, validator.gateway_stake, validator.auxiliary_address)
+    stake = gateway_stake(f"2.gateway_stake.{index}", f"validator {index + 1} stakes for base coin", role,
+                          f"2.approve_gateway.{index}", validator.gateway_stake, validator.auxiliary_address)
     return [replace(stake_approval, done_on_chain=_once_initialized(stake_approval.done_on_chain)),
-            approve(f"2.approve_gateway.{index}", f"validator {index + 1} approves its gateway stake",
-                    role, validator.origin_address, "ost_gateway", validator.gateway_stake),
-            gateway_stake(f"2.gateway_stake.{index}", f"validator {index + 1} stakes for base coin", role,
-                          f"2.approve_gateway.{index}", validator.gateway_stake, validator.auxiliary_address)]
+            replace(gateway_approval, done_on_chain=_first(staked, gateway_approval.done_on_chain)),
+            replace(stake, done_on_chain=staked)]
+
+
+def _staked(staker: str, amount: int, beneficiary: str) -> Any:
+    """This very gateway stake is on chain already (sent by an earlier run whose journal is gone, or by
+    the validator itself): found by its message hash, for each nonce the staker has used."""
+    def check(c: Any) -> dict[str, Any] | None:
+        gateway = c.out("ost_gateway")
+        for nonce in range(int(c.read("OSTGateway", "origin", gateway, "nonces", staker))):
+            digest = bytes(c.read("OSTGateway", "origin", gateway, "messageHash", staker, amount, beneficiary, nonce))
+            if c.read("OSTGateway", "origin", gateway, "stakedMessages", digest):
+                return {"_stake": {"staker": staker, "beneficiary": beneficiary, "amount": amount, "nonce": nonce,
+                                   "message_hash": "0x" + digest.hex()}}
+        return None
+    return check
+
+
+def _first(*checks: Any) -> Any:
+    """Done when any of the checks finds the effect on chain (an approval a later stake spent counts)."""
+    def done(c: Any) -> dict[str, Any] | None:
+        for check in checks:
+            found = check(c)
+            if found is not None:
+                return {key: value for key, value in found.items() if not key.startswith("_")}
+        return None
+    return done
 
 
 def step(ctx: Deployment) -> Step:
@@ -196,7 +224,8 @@ def step(ctx: Deployment) -> Step:
     proposer = ctx.signer("proposer").address
     actions.append(gateway_stake("2.gateway_stake.deployer", "deployer stakes for the proposer's base coin",
                                  "deployer", "2.approve_gateway.deployer", plan.deployer_gateway_stake, proposer))
-    return Step(INFO.key, INFO.title, actions, before=_write_ceremony, finish=external.reported(_setup_block))
+    return Step(INFO.key, INFO.title, actions, before=_write_ceremony, finish=external.reported(_setup_block),
+                check=_check_setup_block)
 
 
 def _write_ceremony(ctx: Deployment) -> None:
@@ -204,6 +233,32 @@ def _write_ceremony(ctx: Deployment) -> None:
     from mosaic_tui.ceremony import write_ceremony
 
     write_ceremony(ctx)
+
+
+def _same_stake(ctx: Deployment, expected: Tx, found: Any) -> bool:
+    """A journalled gateway stake is the one this action builds but for the gateway's nonce, which the
+    stake itself moved on (the gateway takes only the right one)."""
+    return bool(found.to == expected.to and found.value == expected.value
+                and found.data.lower()[:-64] == expected.data.lower()[:-64])
+
+
+def _check_setup_block(ctx: Deployment) -> list[str]:
+    """On resume: the set-up block the journal holds is the origin node's block at that height, and the
+    gateway stakes are those of the step's receipts (the journal is a cache, never an authority)."""
+    outputs = ctx.journal.step_outputs("2")
+    if "setup_block_number" not in outputs:
+        return []
+    number = int(outputs["setup_block_number"])
+    block = ctx.origin.call("reading the set-up block", lambda: ctx.origin.w3.eth.get_block(number))
+    problems = []
+    for key, found in (("setup_block_hash", block["hash"].to_0x_hex()), ("setup_state_root", block["stateRoot"].to_0x_hex())):
+        if str(outputs.get(key, "")).lower() != found.lower():
+            problems.append(f"{key} is {outputs.get(key)}, but block {number} of the origin node has {found}")
+    entries = [e for e in ctx.journal.entries() if e.action_id.startswith("2.") and "_stake" in e.outputs]
+    stakes = [dict(e.outputs["_stake"]) for e in sorted(entries, key=lambda e: e.action_id)]
+    if "gateway_stakes" in outputs and outputs["gateway_stakes"] != stakes:
+        problems.append("gateway_stakes are not the stakes of the step's receipts")
+    return problems
 
 
 def _setup_block(ctx: Deployment) -> dict[str, Any]:

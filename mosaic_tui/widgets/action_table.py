@@ -8,7 +8,7 @@ from textual.widgets import DataTable
 from mosaic_tui.widgets.progress_model import ActionRow, StepProgress
 
 STATUS_STYLE = {"pending": "dim", "signed": "yellow", "sent": "yellow", "confirmed": "green", "done": "green",
-                "skipped": "cyan", "failed": "bold red"}
+                "skipped": "cyan", "failed": "bold red", "replaced": "yellow"}
 COLUMNS = (("action", "Action"), ("sender", "Sender"), ("hash", "Transaction"), ("status", "Status"),
            ("gas", "Gas used"), ("block", "Block"))
 FIXED_WIDTH = 11 + 11 + 9 + 9 + 5 + 6 * 2  # every column but the label, with cell padding
@@ -26,7 +26,7 @@ def short_hex(value: str | None) -> str:
 def cells(row: ActionRow, label_width: int) -> list[Text | str]:
     label = row.label if len(row.label) <= label_width else row.label[: label_width - 1] + "…"
     return [label, short_hex(row.sender) if row.sender.startswith("0x") else row.sender, short_hex(row.tx_hash),
-            Text(row.status, style=STATUS_STYLE.get(row.status, "")),
+            Text(row.status, style=STATUS_STYLE.get(row.status.split(" ")[0], "")),
             Text(f"{row.gas_used:,}" if row.gas_used is not None else "-", justify="right"),
             Text(str(row.block) if row.block is not None else "-", justify="right")]
 

@@ -91,7 +91,10 @@ class DeploymentProgress:
             row.status, row.sender, row.tx_hash, row.chain = "signed", event.sender, event.tx_hash, event.chain
         elif isinstance(event, ev.TxSent):
             row.status, row.tx_hash = "sent", event.tx_hash
-            if event.rebroadcast:
+            if event.replaced:
+                row.status = f"replaced ({event.replaced})"
+                row.note = "not mined in time: replaced at the same nonce with raised fees"
+            elif event.rebroadcast:
                 row.note = "rebroadcast from the journal (same signed bytes)"
         elif isinstance(event, ev.TxConfirmed):
             row.status, row.tx_hash, row.block, row.gas_used = "confirmed", event.tx_hash, event.block, event.gas_used

@@ -86,14 +86,35 @@ def test_a_pending_action_may_only_be_replaced_at_the_same_nonce(tmp_path: Path)
     assert (entry.status, entry.tx_hash, entry.earlier_tx_hashes) == ("signed", HASH_B, (HASH_A,))
 
 
-def test_a_failed_action_may_be_tried_again_and_keeps_its_history(tmp_path: Path) -> None:
+def test_a_failed_action_gets_a_new_nonce_only_once_the_old_one_is_proven_used(tmp_path: Path) -> None:
     journal = Journal.load(tmp_path / "j.json")
     journal.record_signed("a", "origin", SENDER, 4, HASH_A, RAW)
     journal.record_failed("a", "not mined in 300 s")
     assert journal.entry("a").error == "not mined in 300 s"
-    journal.record_signed("a", "origin", SENDER, 9, HASH_C, RAW)
+    with pytest.raises(JournalError, match="not proven dropped"):  # a node's refusal proves nothing
+        journal.record_signed("a", "origin", SENDER, 9, HASH_C, RAW)
+    journal.record_signed("a", "origin", SENDER, 9, HASH_C, RAW, nonce_released=True)
     entry = journal.entry("a")
     assert (entry.status, entry.nonce, entry.earlier_tx_hashes, entry.error) == ("signed", 9, (HASH_A,), None)
+    assert entry.versions == [(HASH_C, RAW), (HASH_A, RAW)]
+
+
+def test_a_reverted_action_may_be_signed_at_a_new_nonce(tmp_path: Path) -> None:
+    journal = Journal.load(tmp_path / "j.json")
+    journal.record_signed("a", "origin", SENDER, 4, HASH_A, RAW)
+    journal.record_receipt("a", 7, 30_000, 0, block_hash=HASH_B)
+    journal.record_signed("a", "origin", SENDER, 5, HASH_C, RAW)  # its own revert used nonce 4
+    assert journal.entry("a").nonce == 5
+
+
+def test_the_mined_version_of_a_replaced_transaction_is_the_one_kept(tmp_path: Path) -> None:
+    journal = Journal.load(tmp_path / "j.json")
+    journal.record_signed("a", "origin", SENDER, 4, HASH_A, RAW)
+    journal.record_signed("a", "origin", SENDER, 4, HASH_B, RAW + "01")
+    journal.record_receipt("a", 9, 21_000, 1, {"x": 1}, tx_hash=HASH_A, block_hash=HASH_C)
+    entry = Journal.load(tmp_path / "j.json").entry("a")
+    assert (entry.tx_hash, entry.raw_tx, entry.earlier_tx_hashes) == (HASH_A, RAW, (HASH_B,))
+    assert entry.receipt == Receipt(9, 21_000, 1, HASH_C)
 
 
 def test_misuse_is_refused_before_anything_is_written(tmp_path: Path) -> None:

@@ -109,3 +109,17 @@ def test_a_validator_run_killed_after_signing_resumes_and_signs_nothing_twice(
 
     third = validator.cli(*args)  # nothing left to do: nothing is sent
     assert third.returncode == 0 and "done in an earlier run" in third.stdout and sent(ceremony, validator) == 3
+
+
+def test_a_validator_whose_journal_is_gone_finds_its_stake_on_chain_and_sends_nothing_again(
+        stopped: tuple[Ceremony, OwnValidator]) -> None:
+    from mosaic_tui.validator_stake import journal_path_for
+
+    ceremony, validator = stopped
+    args = ("validator", "stake", str(validator.plan), "--validator", "2", "--key", validator.key_ref, "--yes")
+    first = validator.cli(*args)
+    assert first.returncode == 0 and sent(ceremony, validator) == 3, first.stdout + first.stderr
+    journal_path_for(validator.plan, 2).unlink()  # a new machine, or a lost disk: the chain still knows
+    again = validator.cli(*args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.count("already on chain") == 3 and sent(ceremony, validator) == 3

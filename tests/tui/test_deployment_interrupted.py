@@ -66,7 +66,8 @@ async def test_a_reverting_transaction_opens_the_failure_modal_and_retry_finishe
         await wait_for(pilot, lambda: app.session.failure is not None, timeout=120, what="the failure")
         await wait_for(pilot, lambda: isinstance(app.screen, FailureScreen), what="the failure modal")
         assert app.session.failure.step == "2" and app.session.failure.action == "2.initialize_stake"
-        assert app.session.failure.reason == "EIP20Token: balance too low"
+        assert app.session.failure.reason == ("the node could not estimate gas for Stake.initialize: pull the stakes "
+                                              "and open kernel K0: EIP20Token: balance too low")
         failed = kinds(messages, m.TransactionFailed)
         assert [f.event.action for f in failed] == ["2.initialize_stake"]
         modal = flat(screen_text(app))
