@@ -107,8 +107,9 @@ class MosaicApp(App[None]):
     # -- pages -------------------------------------------------------------------------------------
 
     def page(self, name: str) -> Screen[Any] | None:
-        """The page if it is on screen or was shown before (a page keeps its state while hidden)."""
-        return self.get_screen(name) if name in self._shown else None
+        """The page once it has been shown and composed (a page keeps its state while hidden)."""
+        page = self.get_screen(name) if name in self._shown else None
+        return page if page is not None and page.is_mounted else None
 
     def goto(self, name: str) -> None:
         self._shown.add(name)

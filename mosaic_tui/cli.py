@@ -411,6 +411,7 @@ def _genesis(args: argparse.Namespace) -> int:
               "setup_state_root", "setup_timestamp", "gateway_stakes")
     path = args.genesis or Path(outputs.get("genesis_path") or plan.out_path(args.plan) / "genesis.json")
     w3 = make_web3(plan.origin.rpc)
+    proofs_file = None
     if args.deployment is not None or any(key not in outputs for key in needed):
         deployment = args.deployment or path.with_name("deployment.toml")
         if not deployment.is_file():
@@ -421,13 +422,18 @@ def _genesis(args: argparse.Namespace) -> int:
         except genesis_verify.GenesisMismatch as error:
             print(f"DIFFERS  {error}", file=sys.stderr, flush=True)
             return EXIT_FAILED
+        beside = deployment.with_name(genesis_verify.PROOFS_FILE)
+        proofs_file = beside if beside.is_file() else None
     try:
-        verified = genesis_verify.verify(plan, outputs, path, w3)
+        verified = genesis_verify.verify(plan, outputs, path, w3, proofs_file)
     except genesis_verify.GenesisMismatch as error:
         print(f"DIFFERS  {error}", file=sys.stderr, flush=True)
         return EXIT_FAILED
+    except genesis_verify.CannotCheck as error:
+        print(f"CANNOT CHECK  {error}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
     _say(f"OK  {verified.genesis_path} and {verified.spec_path} are the genesis the plan and origin chain "
-         f"give; genesis hash {verified.genesis_hash}")
+         f"give; genesis hash {verified.genesis_hash} (set-up block state from {verified.proofs})")
     return EXIT_OK
 
 

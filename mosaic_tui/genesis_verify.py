@@ -2,12 +2,15 @@
 
 A validator runs this before starting its node. Nothing the journal says is taken on trust: the
 set-up block must be the origin chain's block at that height (hash, state root, time); the open
-kernel in OriginCore and every gateway stake in OSTGateway are read with eth_getProof at that block
-and each proof is checked here against the block's state root; the open kernel must be the plan's
-K0 and each stake's message hash must be the one its fields give. From those the genesis is built
-again (the constructors run on a throwaway anvil, as in step 3) and genesis.json and spec.json are
-compared byte for byte. A validator without the coordinator's journal gives the coordinator's
-deployment.toml instead (`outputs_from_deployment`). spec.json's `nodes` (the authority nodes' enode URLs) are taken from the
+kernel in OriginCore and every gateway stake in OSTGateway are read from the proofs kept from the
+set-up block (the journal's, or for a validator without it the coordinator's setup-proofs.json that
+step 3 exports next to genesis.json; eth_getProof at that block only when neither exists, which a
+full node answers for ~128 blocks), and each proof is checked here against the state root of the
+canonical block's header; the open kernel must be the plan's K0 and each stake's message hash must be
+the one its fields give. From those the genesis is built again (the constructors run on a throwaway
+anvil, as in step 3) and genesis.json and spec.json are compared byte for byte. A validator without
+the coordinator's journal gives the coordinator's deployment.toml instead (`outputs_from_deployment`).
+spec.json's `nodes` (the authority nodes' enode URLs) are taken from the
 file checked: they are peer hints, not part of the chain.
 """
 
@@ -36,6 +39,7 @@ class Verified:
     genesis_hash: str
     genesis_path: Path
     spec_path: Path
+    proofs: str = ""  # where the set-up block's proofs came from
 
 
 # --- Merkle-Patricia proofs, checked here rather than trusted from the node --------------------
@@ -68,7 +72,7 @@ def proven_value(root: bytes, key: bytes, proof: Sequence[bytes]) -> bytes | Non
         else:
             encoded = by_hash.get(bytes(wanted))
             if encoded is None:
-                raise GenesisMismatch("a proof from the origin node does not hash to the set-up block's state root")
+                raise GenesisMismatch("a proof of the set-up block's state does not hash to the set-up block's state root")
             node = rlp.decode(encoded)
         if len(node) == 17:
             if not path:
@@ -116,10 +120,81 @@ def _stake_message_hash(gateway: str, stake: Mapping[str, Any]) -> str:
     return "0x" + bytes(keccak(data)).hex()
 
 
-def check_origin(plan: Plan, outputs: Mapping[str, Any], w3: Any) -> None:
-    """The set-up block, K0 and every gateway stake, as the origin chain holds them (GenesisMismatch if not)."""
+PROOFS_FILE = "setup-proofs.json"  # the kept proofs, exported by step 3 next to genesis.json (not secret)
+
+
+class CannotCheck(Exception):
+    """The origin chain can no longer give what the check needs (exit 1, said as such, not as a difference)."""
+
+
+def write_proofs_file(out_dir: str | Path, outputs: Mapping[str, Any]) -> Path | None:
+    """Export the proofs kept from the set-up block (setup_block.kept_proofs) for validators without the
+    journal. Nothing in it is taken on trust: `check_origin` checks every proof against the state root of
+    the canonical set-up block's header, which an origin node keeps long after the state itself."""
+    kept = outputs.get("setup_proofs")
+    if not isinstance(kept, Mapping):
+        return None
+    from mosaic_tui.fsio import atomic_write
+
+    document = {"setup_block_number": int(outputs["setup_block_number"]),
+                "setup_block_hash": outputs["setup_block_hash"], "setup_state_root": outputs["setup_state_root"],
+                "origin_core": kept["origin_core"], "ost_gateway": kept["ost_gateway"]}
+    written: Path = atomic_write(Path(out_dir) / PROOFS_FILE, (json.dumps(document, indent=1) + "\n").encode())
+    return written
+
+
+def _kept_proofs(outputs: Mapping[str, Any], proofs_file: Path | None, number: int,
+                 block_hash: str) -> tuple[dict[str, Any], dict[str, Any], str] | None:
+    """(OriginCore proof, OSTGateway proof, where they come from): the journal's kept proofs, else the
+    exported file; None when neither exists."""
+    kept = outputs.get("setup_proofs")
+    if isinstance(kept, Mapping):
+        return dict(kept["origin_core"]), dict(kept["ost_gateway"]), "the journal's kept proofs"
+    if proofs_file is None or not proofs_file.is_file():
+        return None
+    try:
+        document = json.loads(proofs_file.read_text(encoding="utf-8"))
+        found = int(document["setup_block_number"]), str(document["setup_block_hash"]).lower()
+        core, gateway = dict(document["origin_core"]), dict(document["ost_gateway"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise GenesisMismatch(f"{proofs_file} is not a file of kept set-up block proofs ({error})") from None
+    if found != (number, block_hash.lower()):
+        raise GenesisMismatch(f"{proofs_file} holds the proofs of origin block {found[0]} {found[1]}, not of the "
+                              f"canonical set-up block {number} {block_hash}")
+    return core, gateway, str(proofs_file)
+
+
+def _fetch_proof(w3: Any, address: str, keys: list[bytes], number: int) -> dict[str, Any]:
+    from mosaic_tui.chain.rpc import node_error_sentence
+
+    reply = w3.provider.make_request("eth_getProof", [address, ["0x" + k.hex() for k in keys], hex(number)])
+    if "error" in reply:
+        raise CannotCheck(f"the origin node no longer has the state of the set-up block {number} "
+                          f"({node_error_sentence(reply['error'])}), and there are no kept proofs: run genesis verify "
+                          f"where the coordinator's journal is, or put the coordinator's {PROOFS_FILE} (step 3 writes "
+                          "it next to genesis.json) beside genesis.json or deployment.toml")
+    return dict(reply["result"])
+
+
+def _storage_proof(proof: Mapping[str, Any], slot: bytes) -> Mapping[str, Any]:
+    from mosaic_tui.chain.header import as_bytes
+
+    for item in proof["storageProof"]:
+        if as_bytes(item["key"]).rjust(32, b"\0") == slot:
+            return dict(item)
+    raise GenesisMismatch(f"the set-up block proofs hold no proof of storage slot 0x{slot.hex()}")
+
+
+def check_origin(plan: Plan, outputs: Mapping[str, Any], w3: Any, proofs_file: Path | None = None) -> str:
+    """The set-up block, K0 and every gateway stake, as the origin chain holds them (GenesisMismatch if not).
+
+    The header of the set-up block is read from the node (headers stay available); the state proofs are
+    the ones kept from the set-up block (journal, else `proofs_file`), each checked here against that
+    header's state root, and only without either are they asked of the node (CannotCheck if it no longer
+    has that state). Returns where the proofs came from."""
     from eth_utils import keccak
 
+    from mosaic_tui.chain.header import as_bytes
     from mosaic_tui.metablock import genesis_kernel
 
     number = int(outputs["setup_block_number"])
@@ -132,22 +207,33 @@ def check_origin(plan: Plan, outputs: Mapping[str, Any], w3: Any) -> None:
         raise GenesisMismatch(f"origin block {number}'s time is {block['timestamp']}, not {outputs['setup_timestamp']}")
     root = bytes(block["stateRoot"])
     slot0 = OPEN_KERNEL_HASH_SLOT.to_bytes(32, "big")
-    core = w3.eth.get_proof(outputs["origin_core"], ["0x" + slot0.hex()], number)
-    opened = _storage_word(_account_storage_root(root, outputs["origin_core"], core), slot0, core, 0)
+    stakes = list(outputs["gateway_stakes"])
+    slots = [bytes(keccak(bytes.fromhex(s["message_hash"][2:]) + STAKED_MESSAGES_SLOT.to_bytes(32, "big")))
+             for s in stakes]
+    kept = _kept_proofs(outputs, proofs_file, number, block["hash"].to_0x_hex())
+    if kept is not None:
+        core, gateway, source = kept
+    else:
+        core = _fetch_proof(w3, outputs["origin_core"], [slot0], number)
+        gateway = _fetch_proof(w3, outputs["ost_gateway"], slots, number)
+        source = f"the origin node's proofs at block {number}"
+    for proof in (core, gateway):
+        proof["accountProof"] = [as_bytes(n) for n in proof["accountProof"]]
+        proof["storageProof"] = [{**item, "proof": [as_bytes(n) for n in item["proof"]]}
+                                 for item in proof["storageProof"]]
+    opened = _storage_word(_account_storage_root(root, outputs["origin_core"], core), slot0,
+                           {"storageProof": [_storage_proof(core, slot0)]}, 0)
     k0 = genesis_kernel([v.auxiliary_address for v in plan.validators], [v.stake for v in plan.validators]).hash()
     if opened.to_bytes(32, "big") != k0:
         raise GenesisMismatch(f"OriginCore's open kernel at the set-up block is 0x{opened:064x}, not the plan's K0 "
                               f"0x{k0.hex()}")
-    stakes = list(outputs["gateway_stakes"])
-    slots = [bytes(keccak(bytes.fromhex(s["message_hash"][2:]) + STAKED_MESSAGES_SLOT.to_bytes(32, "big")))
-             for s in stakes]
-    gateway = w3.eth.get_proof(outputs["ost_gateway"], ["0x" + k.hex() for k in slots], number)
     storage_root = _account_storage_root(root, outputs["ost_gateway"], gateway)
-    for index, (stake, slot) in enumerate(zip(stakes, slots, strict=True)):
+    for stake, slot in zip(stakes, slots, strict=True):
         if _stake_message_hash(outputs["ost_gateway"], stake) != stake["message_hash"]:
             raise GenesisMismatch(f"gateway stake {stake['message_hash']} does not hash from its own fields")
-        if _storage_word(storage_root, slot, gateway, index) != 1:
+        if _storage_word(storage_root, slot, {"storageProof": [_storage_proof(gateway, slot)]}, 0) != 1:
             raise GenesisMismatch(f"OSTGateway holds no stake {stake['message_hash']} at the set-up block")
+    return source
 
 
 LOG_WINDOW = 10_000  # blocks per eth_getLogs query (what public providers accept)
@@ -206,8 +292,10 @@ def inputs_from(outputs: Mapping[str, Any]) -> genesis.GenesisInputs:
         setup_timestamp=int(outputs["setup_timestamp"]), paid_in_genesis=deployer_stakes)
 
 
-def verify(plan: Plan, outputs: Mapping[str, Any], genesis_path: Path, w3: Any) -> Verified:
-    """Raise GenesisMismatch naming the first difference, or return the genesis hash."""
+def verify(plan: Plan, outputs: Mapping[str, Any], genesis_path: Path, w3: Any,
+           proofs_file: Path | None = None) -> Verified:
+    """Raise GenesisMismatch naming the first difference, or return the genesis hash. Without the
+    journal's kept proofs, `proofs_file` (default: setup-proofs.json beside genesis.json) gives them."""
     spec_path = genesis_path.with_name("spec.json")
     try:
         found_genesis = json.loads(genesis_path.read_text(encoding="utf-8"))
@@ -216,7 +304,7 @@ def verify(plan: Plan, outputs: Mapping[str, Any], genesis_path: Path, w3: Any) 
         raise GenesisMismatch(f"cannot read {error.filename}: {error.strerror}") from None
     except ValueError as error:
         raise GenesisMismatch(f"{genesis_path} or {spec_path} is not JSON ({error})") from None
-    check_origin(plan, outputs, w3)
+    source = check_origin(plan, outputs, w3, proofs_file or genesis_path.with_name(PROOFS_FILE))
     nodes = found_spec.get("nodes", []) if isinstance(found_spec, dict) else []
     built = genesis.build(plan, inputs_from(outputs), nodes=nodes if isinstance(nodes, list) else [])
     for path, found, expected in ((genesis_path, found_genesis, built.genesis), (spec_path, found_spec, built.spec)):
@@ -227,8 +315,8 @@ def verify(plan: Plan, outputs: Mapping[str, Any], genesis_path: Path, w3: Any) 
         if path.read_bytes() != genesis.dumps_json(expected):
             raise GenesisMismatch(f"{path} holds the derived data but not in the generated form (whitespace or "
                                   "key order); regenerate it")
-    return Verified(built.hash, genesis_path, spec_path)
+    return Verified(built.hash, genesis_path, spec_path, source)
 
 
-__all__ = ["GenesisMismatch", "Verified", "check_origin", "inputs_from", "outputs_from_deployment", "proven_value",
+__all__ = ["PROOFS_FILE", "CannotCheck", "GenesisMismatch", "Verified", "check_origin", "write_proofs_file", "inputs_from", "outputs_from_deployment", "proven_value",
            "verify"]

@@ -67,6 +67,13 @@ class WizardScreen(Screen[None]):
         yield from ()
 
     def on_screen_resume(self) -> None:
+        if not self.is_mounted:  # a page made from SCREENS is shown before its first compose has run
+            self.call_after_refresh(self.on_screen_resume)
+            return
+        self.page_resumed()
+
+    def page_resumed(self) -> None:
+        """The page is shown again (or for the first time, composed): show the App's current state."""
         indicator = self.query_one(StepIndicator)
         indicator.set_pages(self.session.pages)
         indicator.done = self.session.done_pages()

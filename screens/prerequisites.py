@@ -193,8 +193,8 @@ class PrerequisitesScreen(WizardScreen):
             return
         super().go_next()
 
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
+    def page_resumed(self) -> None:
+        super().page_resumed()
         self.query_one("#prerequisites-intro", Static).update(self._intro())
         for key in RPC_FIELDS:  # the live lines pause while the page is hidden
             self._check_url(key)

@@ -39,8 +39,8 @@ class ReviewScreen(WizardScreen):
         table.add_column("Gas", key="gas")
         table.add_column("Cost", key="cost")
 
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
+    def page_resumed(self) -> None:
+        super().page_resumed()
         if not self.session.deploying:
             self.post_message(PreflightRequested())
 

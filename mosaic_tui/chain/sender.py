@@ -185,8 +185,11 @@ class TxSender:
                                    lambda: client.w3.eth.get_transaction_count(sender, "pending"))
             # Every journalled nonce stays its action's: a refused transaction is replaced at its own nonce
             # (only one of the two can ever be mined), never given to another action.
+            # An action found done on chain whose own transaction never got in gives its nonce back (the
+            # node's pending count still covers it if the node holds that transaction).
             journalled = [e.nonce for e in self.journal.entries()
-                          if e.chain == chain and e.sender == sender and e.nonce is not None]
+                          if e.chain == chain and e.sender == sender and e.nonce is not None
+                          and not (e.status == "confirmed" and e.receipt is None)]
             self._next_nonce[key] = max([on_chain, *[n + 1 for n in journalled]])
         nonce = self._next_nonce[key]
         self._next_nonce[key] = nonce + 1

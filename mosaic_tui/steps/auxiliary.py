@@ -65,6 +65,9 @@ def _write_genesis(ctx: Deployment) -> dict[str, Any]:
     except genesis.GenesisError as error:
         raise StepFailed("3", "3.genesis", str(error)) from None
     paths = genesis.write_genesis_files(ctx.out_dir, built)
+    from mosaic_tui.genesis_verify import write_proofs_file
+
+    write_proofs_file(ctx.out_dir, ctx.journal.outputs())  # for validators' `genesis verify` without the journal
     account = getattr(proposer, "_account", None)
     signer_keys = {proposer.address: bytes(account.key)} if account is not None else {}
     node_paths = authority.write_node_files(ctx.out_dir, ctx.plan, nodes, paths["spec_path"].read_bytes(),

@@ -92,6 +92,9 @@ def _prove_origin_core(ctx: Deployment) -> Tx:
 
 
 ANCHOR_HEADERS = 256  # headers one anchorGenesis call carries at most when the genesis is no longer recent
+# Gas of anchorGenesis with the genesis header alone (measured ~245k: decoding, BLOCKHASH, the initial
+# checkpoint's slots), with room to spare; unused gas is not paid for.
+ANCHOR_AT_GENESIS_GAS = 500_000
 FINALIZE_WAIT = 600.0
 
 
@@ -133,6 +136,13 @@ def _anchor_genesis(ctx: Deployment) -> Tx:
         reply = client.call("reading a block", lambda: client.w3.provider.make_request(method, [tag, False]))
         return reply["result"]
 
+    if latest == 0:
+        # Still at the genesis: BLOCKHASH(0) vouches for it only from block 1 on, so an estimate at block 0
+        # reverts ("first header is not a recent block"). The transaction itself lands in block 1 or later,
+        # where the same check holds: send it with its gas given instead of estimated. A node that seals
+        # every step (AuRa with ForceSealing) and one that seals only for transactions both take it.
+        return Tx(store, ctx.call_data("AuxiliaryBlockStore", "anchorGenesis", [_header(block(0))]),
+                  gas=min(ANCHOR_AT_GENESIS_GAS, ctx.plan.auxiliary.gas_limit))
     if latest <= 255 and not any(search):
         blocks = [block(0)]
     else:

@@ -48,6 +48,7 @@ COMMIT_HEADROOM = 1_500_000
 # Set by the devnet that starts the node: anvil is no AuRa engine, so a validator plays the engine's
 # finalizeChange system call once a new proposer set was signalled.
 DEVNET_ENGINE_ENV = "MOSAIC_TUI_DEVNET_ENGINE"
+DEVNET_GONE_SECONDS = 60.0
 VERIFY_VOTE = "verifyVote(bytes32,bytes32,bytes32,uint256,uint256,uint8,bytes32,bytes32)"
 
 
@@ -118,10 +119,23 @@ class ValidatorNode:
         while not self.stop.is_set():
             sent_before = self.ledger.writes
             self.tick()
+            if self.devnet_engine and self._devnet_gone():
+                self.say("stop", f"the devnet's chains have not answered for {DEVNET_GONE_SECONDS:.0f} s; a devnet's "
+                                 "node has nothing left to do, stopping")
+                break
             # A pass that sent something may have more to do at once (the next checkpoint, a vote on a
             # proposal); an idle one waits for the next block.
             self.stop.wait(0.2 if self.ledger.writes != sent_before else self.interval)
         self.say("stop", "stopped cleanly")
+
+    def _devnet_gone(self) -> bool:
+        """A devnet's node outlives its chains only by mistake (stopped without `devnet down`)."""
+        from mosaic_tui import devnet
+
+        if devnet.answers(self.config.auxiliary_endpoint) or devnet.answers(self.config.origin_endpoint):
+            self._first_seen.pop("devnet gone", None)
+            return False
+        return self._waited("devnet gone", DEVNET_GONE_SECONDS)
 
     def tick(self) -> None:
         duties: list[tuple[str, Callable[[], None]]] = [

@@ -196,8 +196,8 @@ def test_step_3_prints_the_command_lines_that_start_a_node(plan: Plan, built: ge
     from mosaic_tui.steps.auxiliary import start_commands
 
     paths = genesis.write_genesis_files(tmp_path, built)
-    ctx = SimpleNamespace(plan=plan, out_dir=tmp_path, out=lambda key: str(paths[key]))
-    text = start_commands(ctx)
+    ctx = SimpleNamespace(plan=plan, out_dir=tmp_path, outputs=SimpleNamespace(genesis_path=str(paths["genesis_path"])))
+    text = start_commands(ctx)  # type: ignore[arg-type]  # the two fields it reads
     assert "docker compose -f" in text and "up -d initial-proposer" in text
     assert "nethermind --config" in text and "nethermind.cfg" in text
     (anvil_line,) = [line.strip() for line in text.splitlines() if line.strip().startswith("anvil ")]

@@ -146,6 +146,9 @@ class Operator:
     node from it at the plan's URL, the way the printed instructions say."""
 
     anvil_factory: Any
+    # True: a block every block_time seconds, as AuRa authorities seal them; False: blocks only for
+    # transactions, so the chain is still at its genesis block when step 4 starts.
+    seals_empty_blocks: bool = True
     started: list[devnet.AnvilNode] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
@@ -164,10 +167,8 @@ class Operator:
                 # A block every block_time seconds, as an AuRa authority seals them, empty or not.
                 self.started.append(self.anvil_factory(
                     name="auxiliary", port=port, chain_id=plan.auxiliary.chain_id, hardfork=genesis.HARDFORK,
-                    block_time=plan.auxiliary.block_time,
+                    block_time=plan.auxiliary.block_time if self.seals_empty_blocks else None,
                     accounts=0, genesis=target, extra_args=genesis.anvil_flags(plan)))
-                # A real chain is past its genesis block by the time anyone looks; anchorGenesis needs that.
-                devnet.rpc_call(plan.auxiliary.rpc, "evm_mine")
                 self._play_the_engine(plan)
                 return
             time.sleep(0.05)

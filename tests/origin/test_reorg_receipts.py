@@ -27,6 +27,8 @@ def test_a_reorg_at_a_step_boundary_is_followed_and_no_action_has_two_effects(an
     deploy.write_devnet_plan(plan_path, 2, origin_url=node.rpc_url, origin_chain_id=node.chain_id,
                              auxiliary_url=f"http://127.0.0.1:{devnet.free_port()}")
     devnet.add_node(devnet_dir, node)  # a devnet plan runs only on a node the devnet record names
+    for _ in range(3):  # a reorg may not reach below the genesis block: a few blocks to reorganise into
+        devnet.rpc_call(node.rpc_url, "evm_mine")
     reorged: list[str] = []
     seen: list[events.Event] = []
 

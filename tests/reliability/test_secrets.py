@@ -61,6 +61,18 @@ def every_file(*roots: Path) -> list[Path]:
     return sorted({p for root in roots for p in root.rglob("*") if p.is_file() and not p.is_symlink()})
 
 
+def play_the_engine(plan: Any, stop: threading.Event) -> None:
+    """anvil is no AuRa engine: make its SYSTEM call ProposerSet.finalizeChange whenever one is due."""
+    from mosaic_tui.steps.auxiliary import devnet_engine_finalize
+
+    while not stop.wait(0.3):
+        try:
+            devnet_engine_finalize(plan.auxiliary.rpc, plan)
+        except (OSError, devnet.DevnetError):
+            if stop.is_set():
+                return
+
+
 def start_operator_node(anvil_factory: Any, plan_path: Path, started: list[Any], stop: threading.Event) -> None:
     """Play the operator: once step 3 has written genesis.json, start the auxiliary node from it."""
     target = plan_path.parent / "out" / "genesis.json"
@@ -70,6 +82,7 @@ def start_operator_node(anvil_factory: Any, plan_path: Path, started: list[Any],
             port = int(plan.auxiliary.rpc.rsplit(":", 1)[1])
             started.append(anvil_factory(port=port, chain_id=AUXILIARY_CHAIN_ID, hardfork=genesis.HARDFORK,
                                          accounts=0, genesis=target, extra_args=genesis.anvil_flags(plan)))
+            play_the_engine(plan, stop)
             return
         time.sleep(0.05)
 

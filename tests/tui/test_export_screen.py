@@ -40,7 +40,7 @@ async def test_export_page_lists_files_previews_envs_copies_paths_and_starts_rum
         assert isinstance(app.screen, RumExportScreen)
         plan = load_plan(Path("mosaic-plan.toml"))
         text = flat(screen_text(app))
-        for name in ("genesis.json", "spec.json", "node.toml", "docker-compose.yml", "deployment.toml", "rum.toml",
+        for name in ("genesis.json", "spec.json", "nethermind.cfg", "docker-compose.yml", "deployment.toml", "rum.toml",
                      export.env_file_name(plan, 0), export.env_file_name(plan, 1)):
             assert name in text, name
         assert f"MOSAIC_ORIGIN_VALIDATOR_ADDRESS={plan.validators[0].origin_address}" in text

@@ -126,3 +126,14 @@ def test_sigkill_at_random_points_never_signs_a_vote_twice(world: ValidatorWorld
 
 def by_hight_items(mapping: dict[Any, Any]) -> list[tuple[Any, Any]]:
     return [(key, value) for key, value in mapping.items() if len(value) > 1]
+
+
+def test_a_devnet_node_stops_itself_once_its_chains_are_gone(world: ValidatorWorld) -> None:
+    """Nodes outlive chains stopped without `devnet down` (a test fixture that stops only the anvil
+    nodes): a devnet's node notices and exits instead of retrying for ever."""
+    running = [entry for entry in devnet.load_validators(world.directory).values() if entry.is_ours()]
+    assert running
+    for node in devnet.load_record(world.directory).values():
+        node.stop()
+    wait_for(lambda: not any(entry.is_ours() for entry in running), 180, "the validator nodes to stop by themselves")
+    assert "have not answered for 60 s" in world.logs()
