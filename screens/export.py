@@ -151,7 +151,9 @@ class RumExportScreen(WizardScreen):
         if installed:
             note.update(f"rum is installed; r starts it for validator {self.validator + 1}.")
         else:
-            shown = [shown_path(part) if part.endswith(".env") else part for part in command]
+            # Shown by its public name: the interpreter's path differs between checkouts and machines,
+            # while `r` runs the exact command.
+            shown = ["mosaic-tui", *command[-3:-1], shown_path(command[-1])]
             note.update(f"rum is not on PATH; r starts our own validator node for validator {self.validator + 1}, "
                         f"as:\n[b]{escape(shlex.join(shown))}[/b]")
 

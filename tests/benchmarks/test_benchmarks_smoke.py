@@ -68,7 +68,9 @@ def test_startup_prints_first_paint_ratio_and_engine_imports() -> None:
     out = run_script("startup.py", "--repeat", "1")
     for app in ("mosaic-tui", "hello-world"):
         assert re.search(rf"^first paint {app}\s+median [0-9.]+ s", out, re.M), out
-    assert re.search(r"^ratio mosaic-tui/hello-world first paint: [0-9.]+\s+target <= 1.5: (met|NOT met)$", out, re.M)
+    # On a busy machine the script prints the ratio but refuses to judge it: both are honest answers.
+    verdict = r"(met|NOT met|not judged \(load above [0-9.]+ per core\))"
+    assert re.search(rf"^ratio mosaic-tui/hello-world first paint: [0-9.]+\s+target <= 1.5: {verdict}$", out, re.M), out
     assert re.search(r"^engine import \(mosaic_tui.deploy\): total \d+ ms over \d+ modules \(median of 3 runs", out, re.M), out
     assert len(re.findall(r"^\s+[0-9.]+ ms own\s+[0-9.]+ ms cumulative\s+\S+$", out, re.M)) == 10, out
     assert "engine imports textual: no" in out
