@@ -16,10 +16,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from mosaic_tui.messages import PageRequested
 from mosaic_tui.session import WizardSession
+from mosaic_tui.widgets.footer import PageFooter
 from mosaic_tui.widgets.step_indicator import StepIndicator
 from mosaic_tui.widgets.title_bar import TitleBar
 
@@ -61,7 +62,7 @@ class WizardScreen(Screen[None]):
             yield Button("‹ Back", id="nav-back", compact=True)
             yield Static("", id="nav-note", markup=True)
             yield Button(self.NEXT_LABEL, id="nav-next", variant="primary", compact=True)
-        yield Footer()
+        yield PageFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
