@@ -49,6 +49,12 @@ class _Ctx:
     def out(self, key: str) -> Any:
         return self._outputs[key]
 
+    @property
+    def outputs(self) -> Any:
+        from mosaic_tui.steps.outputs import Outputs
+
+        return Outputs(self.out)
+
 
 def test_a_gateway_wired_to_another_origin_core_fails_verify_naming_the_check(
         deployed: Path, capsys: pytest.CaptureFixture[str], figure: Any) -> None:
