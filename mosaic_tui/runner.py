@@ -74,6 +74,9 @@ class Step:
     # Checks of the step outputs that `finish` computed, against the chain, on every resume: each
     # returned sentence is a mismatch (the journal is a cache, never an authority).
     check: Callable[[Any], list[str]] | None = None
+    # Called with the number of the step's transactions a reorg removed, before the step is marked to run
+    # again: it may refuse (StepFailed) when later work was built on the step's outputs for good.
+    reorged: Callable[[Any, int], None] | None = None
 
 
 class JournalMismatch(StepFailed):
@@ -230,6 +233,8 @@ class Runner:
                 moved.append(action)
         if not moved:
             return False
+        if step.reorged is not None:
+            step.reorged(self.ctx, len(moved))
         with self.journal.batch():
             for action in moved:
                 self.journal.record_reorged(action.id)
