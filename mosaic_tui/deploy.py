@@ -121,6 +121,9 @@ def execute(prepared: Prepared, emit: Callable[[events.Event], None], *, max_inf
     journal.lock()
     try:
         # prepare() accepted any change from the journal's plan as harmless; the journal keeps the plan applied.
+        previous = journal.applied_plan
+        if previous is not None and previous != plan_data(ctx.plan):
+            ctx.sent_plan = plan_from_dict(previous, validate=False)
         journal.bind_plan(ctx.plan.digest(), plan_data(ctx.plan), accept_change=True)
         origin_plan = ctx.plan.origin
         policy = {"origin": FeePolicy(origin_plan.max_fee_per_gas, origin_plan.max_priority_fee_per_gas,

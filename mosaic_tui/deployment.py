@@ -38,6 +38,9 @@ class Deployment:
         # (external validators) reports what it sees and stops when asked.
         self.emit: Callable[[Any], None] = lambda event: None
         self.should_stop: Callable[[], bool] = lambda: False
+        # The plan the journal was bound to before this run, when it differs from `plan` (a change the
+        # preflight found harmless): confirmed transactions were built from it, and are checked against it.
+        self.sent_plan: Plan | None = None
 
     # -- chains ---------------------------------------------------------------------------------
 

@@ -74,6 +74,9 @@ class Step:
     # Checks of the step outputs that `finish` computed, against the chain, on every resume: each
     # returned sentence is a mismatch (the journal is a cache, never an authority).
     check: Callable[[Any], list[str]] | None = None
+    # Called with the number of the step's transactions a reorg removed, before the step is marked to run
+    # again: it may refuse (StepFailed) when later work was built on the step's outputs for good.
+    reorged: Callable[[Any, int], None] | None = None
 
 
 class JournalMismatch(StepFailed):
@@ -230,6 +233,8 @@ class Runner:
                 moved.append(action)
         if not moved:
             return False
+        if step.reorged is not None:
+            step.reorged(self.ctx, len(moved))
         with self.journal.batch():
             for action in moved:
                 self.journal.record_reorged(action.id)
@@ -400,9 +405,32 @@ class Runner:
                     "it is not the transaction the action builds from the plan and the chain now"]
             else:
                 differences = _same_tx(expected, decoded)
+            if differences and entry.status == "confirmed":
+                differences = self._sent_under_applied_plan(action, decoded, differences)
             if differences:
                 raise JournalMismatch(step.key, action.id, f"transaction {tx_hash}: " + "; ".join(differences))
         return latest
+
+    def _sent_under_applied_plan(self, action: Action, decoded: Decoded, differences: list[str]) -> list[str]:
+        """A confirmed transaction sent before a harmless plan change was built from the plan the journal was
+        bound to then: it must be exactly what the action builds from that plan (and the chain now)."""
+        sent_plan = getattr(self.ctx, "sent_plan", None)
+        if sent_plan is None:
+            return differences
+        assert action.build is not None
+        current = self.ctx.plan
+        self.ctx.plan = sent_plan
+        try:
+            expected = action.build(self.ctx)
+            if action.matches is not None:
+                return [] if action.matches(self.ctx, expected, decoded) else differences
+            return differences if _same_tx(expected, decoded) else []
+        except StepFailed:
+            raise
+        except Exception:
+            return differences
+        finally:
+            self.ctx.plan = current
 
     def _audit_receipt(self, step: Step, action: Action, entry: ActionEntry) -> dict[str, Any]:
         """The receipt the journal holds is on chain, and the outputs it records are what the chain says."""

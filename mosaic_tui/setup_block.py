@@ -318,15 +318,30 @@ def still_canonical(ctx: Any) -> bool:
     return str(_block(ctx, number)["hash"]).lower() == ctx.outputs.setup_block_hash.lower()
 
 
+def anchored(ctx: Any) -> bool:
+    """Whether step 3 has built the auxiliary chain on the set-up block (a transaction sent or its node
+    started on the genesis that holds the block)."""
+    return any(e.action_id.startswith("3.") and (e.has_transaction or e.action_id == "3.start_node"
+                                                 and e.status == "confirmed")
+               for e in ctx.journal.entries())
+
+
+def step_2_reorged(ctx: Any, removed: int) -> None:
+    """A reorg took some of step 2's transactions off the origin chain, so the set-up block is gone too.
+    Before the auxiliary chain is anchored step 2 runs again (its transactions adopted or sent again byte
+    for byte) and the set-up block is derived again; afterwards the run stops."""
+    if "setup_block_number" in ctx.journal.step_outputs("2") and anchored(ctx):
+        raise _replaced("4" if ctx.journal.is_step_done("3") else "3", ctx)
+    _tell(ctx, f"{removed} origin transaction(s) of step 2 left the chain in a reorg; they are adopted again or "
+               "sent again (the same signed bytes) and the set-up block is derived again", force=True)
+
+
 def check_before_auxiliary(ctx: Any) -> None:
     """Before step 3 builds on the set-up block (and on every resume of it): it must still be canonical.
     Until the auxiliary chain exists it is derived again; afterwards a replaced anchor is fatal."""
     if still_canonical(ctx):
         return
-    anchored = any(e.action_id.startswith("3.") and (e.has_transaction or e.action_id == "3.start_node"
-                                                     and e.status == "confirmed")
-                   for e in ctx.journal.entries())
-    if anchored:
+    if anchored(ctx):
         raise _replaced("3", ctx)
     outputs = settle(ctx)
     with ctx.journal.batch():

@@ -230,7 +230,7 @@ def step(ctx: Deployment) -> Step:
     actions.append(gateway_stake("2.gateway_stake.deployer", "deployer stakes for the proposer's base coin",
                                  "deployer", "2.approve_gateway.deployer", plan.deployer_gateway_stake, proposer))
     return Step(INFO.key, INFO.title, actions, before=_write_ceremony, finish=external.reported(_setup_block),
-                check=_check_setup_block)
+                check=_check_setup_block, reorged=_setup_block_reorged)
 
 
 def _write_ceremony(ctx: Deployment) -> None:
@@ -264,6 +264,14 @@ def _check_setup_block(ctx: Deployment) -> list[str]:
     if "gateway_stakes" in outputs and outputs["gateway_stakes"] != stakes:
         problems.append("gateway_stakes are not the stakes of the step's receipts")
     return problems
+
+
+def _setup_block_reorged(ctx: Deployment, removed: int) -> None:
+    """Step 2's transactions left the chain: the set-up block is derived again, unless the auxiliary
+    chain was already anchored on it (then the run stops)."""
+    from mosaic_tui import setup_block
+
+    setup_block.step_2_reorged(ctx, removed)
 
 
 def _setup_block(ctx: Deployment) -> dict[str, Any]:
