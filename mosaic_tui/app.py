@@ -149,13 +149,20 @@ class MosaicApp(App[None]):
         from mosaic_tui.screens.base import WizardScreen
 
         self._follow_timer = None
-        if self._follow_target and isinstance(self.screen, WizardScreen):
+        if self._follow_target and isinstance(self._current_screen(), WizardScreen):
             self.goto(self._follow_target)
+
+    def _current_screen(self) -> Any:
+        """The screen on top, or None while the app starts or shuts down (a timer can fire then)."""
+        return self.screen if self.screen_stack else None
 
     def refresh_indicators(self) -> None:
         from mosaic_tui.widgets.step_indicator import StepIndicator
 
-        for indicator in self.screen.query(StepIndicator):
+        screen = self._current_screen()
+        if screen is None:
+            return
+        for indicator in screen.query(StepIndicator):
             indicator.done = self.session.done_pages()
 
     def _welcome_status(self, text: str) -> None:

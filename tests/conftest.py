@@ -17,7 +17,9 @@ pytest_plugins = ["tests.contracts.two_chains"]
 
 # Property tests draw new random examples on every run (never derandomized), and a failure says how
 # to get it back: the @reproduce_failure blob (print_blob) and the run's seed (see the hook below).
-settings.register_profile("mosaic", print_blob=True)
+# The parent is named: under a CI variable Hypothesis makes its derandomized "ci" profile the default,
+# and a profile without a parent would inherit that.
+settings.register_profile("mosaic", parent=settings.get_profile("default"), print_blob=True, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "mosaic"))
 
 
