@@ -186,7 +186,10 @@ def set_up_auxiliary(chain: Chain, validators: list[BenchValidator]) -> dict[str
     chain.mine([chain.tx(deployer, fn("ProposerSet", "handOver").encode(auxiliary), proposer_set, GAS_LIMIT // 2)])
     chain.mine([chain.tx(SYSTEM, finalize, proposer_set, GAS_LIMIT // 2)])  # copying the set grows with it
     chain.all([("anvil_setBalance", [v.auxiliary_address, hex(v.base_coin)]) for v in validators])
-    return {"polling_place": polling_place, "proposer_set": proposer_set}
+    # The chains votes name (as monitor_addresses gives them), so each validator's last votes are read too.
+    return {"polling_place": polling_place, "proposer_set": proposer_set,
+            "core_identifier": "0x" + (ORIGIN_CHAIN_ID.to_bytes(8, "big") + AUXILIARY_CHAIN_ID.to_bytes(12, "big")).hex(),
+            "origin_core_identifier": "0x" + ORIGIN_CHAIN_ID.to_bytes(8, "big").hex() + "00" * 12}
 
 
 def check_rows(snapshot: Any, validators: list[BenchValidator], origin: Chain) -> None:
@@ -194,9 +197,9 @@ def check_rows(snapshot: Any, validators: list[BenchValidator], origin: Chain) -
     eth = origin.all([("eth_getBalance", [v.origin_address, "latest"]) for v in validators])
     for row, validator, wei in zip(snapshot.rows, validators, eth, strict=True):
         expected = (validator.stake, validator.ost - validator.stake, int(wei, 16), validator.base_coin, True,
-                    validator.stake, True)
+                    validator.stake, True, 0, 0)
         got = (row.stake_weight, row.ost_balance, row.eth_balance, row.base_coin_balance, row.in_polling_place,
-               row.polling_place_weight, row.in_proposer_set)
+               row.polling_place_weight, row.in_proposer_set, row.last_vote, row.last_origin_vote)
         if got != expected:
             raise SystemExit(f"validator {row.index} reads {got}, expected {expected}")
     if snapshot.errors:

@@ -18,6 +18,7 @@ of `mosaic-tui status PLAN --once`; the TUI panel renders the same Snapshot rows
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -169,12 +170,22 @@ class _Round:
     def __init__(self, chain: str) -> None:
         self.chain = chain
         self._requests: list[tuple[str, list[Any]]] = []
-        self._handlers: list[tuple[str, Callable[[Any], Any], Callable[[Any], None]]] = []
+        self._handlers: list[tuple[str | None, Callable[[Any], Any], Callable[[Any], None]]] = []
+        self._counted: dict[str, int] = {}  # reads of a label done elsewhere, for the "N of M" sentences
 
     def add(self, label: str, request: tuple[str, list[Any]], decode: Callable[[Any], Any],
             store: Callable[[Any], None]) -> None:
         self._requests.append(request)
         self._handlers.append((label, decode, store))
+
+    def add_raw(self, request: tuple[str, list[Any]], handle: Callable[[Any], None]) -> None:
+        """`handle` gets the answer as it comes, an RpcFailure included, and reports nothing itself."""
+        self._requests.append(request)
+        self._handlers.append((None, _same, handle))
+
+    def count(self, label: str, reads: int) -> None:
+        """`reads` more reads of `label` were done (and answered) outside this round."""
+        self._counted[label] = self._counted.get(label, 0) + reads
 
     def call(self, label: str, to: str, function: AbiFunction, args: Sequence[Any], block: int | str,
              store: Callable[[Any], None]) -> None:
@@ -189,9 +200,12 @@ class _Round:
         if not self._requests:
             return []
         answers = client.run(self._requests, batched=batched)
-        totals: dict[str, int] = {}
+        totals: dict[str, int] = dict(self._counted)
         failures: dict[str, list[str]] = {}
         for (label, decode, store), answer in zip(self._handlers, answers, strict=True):
+            if label is None:
+                store(answer)
+                continue
             totals[label] = totals.get(label, 0) + 1
             try:
                 if isinstance(answer, RpcFailure):
@@ -228,6 +242,143 @@ def _read_head(client: BatchClient, name: str, batched: bool) -> tuple[ChainStat
     return status, errors
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+# --- per-validator reads: StatusReader calls, one request per value where those cannot be made ------
+
+@dataclass(frozen=True)
+class _AccountRead:
+    """One value per validator: the balance of one of its accounts (no function), or a view call whose
+    last argument is that account and whose answer is one uint256 (`args` go before it)."""
+
+    label: str  # as the per-value read names it in error sentences
+    column: str
+    account: int  # which of the validator's accounts: its origin address (0) or auxiliary address (1)
+    to: str | None = None
+    function: AbiFunction | None = None
+    args: tuple[Any, ...] = ()
+
+    def add_to(self, reads: _Round, accounts: Sequence[str], block: int, store: Callable[[Any], None]) -> None:
+        """The read as one JSON-RPC request of its own."""
+        if self.function is None:
+            reads.balance(self.label, accounts[self.account], block, store)
+        else:
+            assert self.to is not None
+            reads.call(self.label, self.to, self.function, (*self.args, accounts[self.account]), block, store)
+
+
+# StatusReader (contracts/tools/StatusReader.sol) answers each value in 16 bytes, this one meaning "not
+# read here". Its return data is a creation's code: EIP-170 bounds it to 24,576 bytes and it costs
+# 200 gas a byte; EIP-3860 bounds the creation code with its arguments to 49,152 bytes.
+READER_UNREAD = 2**128 - 1
+READER_MAX_RETURN = 24_576
+READER_MAX_INITCODE = 49_152
+# Gas one call may use. The smallest default cap among the nodes operators run: geth's RPCGasCap,
+# 50,000,000 (eth/ethconfig/config.go); Nethermind's JsonRpc.GasCap is 100,000,000
+# (src/Nethermind/Nethermind.JsonRpc/IJsonRpcConfig.cs); anvil gives a call its block gas limit (30M by
+# default); EIP-7825 (Osaka) caps a transaction at 2^24. A fifth of geth's cap stays under all of them
+# and under the 10M gas limit of a small auxiliary chain.
+READER_GAS_BUDGET = 10_000_000
+# Gas per value read (measured on anvil, benchmarks/monitor_refresh.py: about 3,900 for a balance and
+# 5,000-9,000 for a view call with cold storage; the rest is margin) and the code deposit per value.
+READER_GAS_PER_BALANCE = 6_000
+READER_GAS_PER_CALL = 15_000
+READER_GAS_PER_VALUE_RETURNED = 16 * 200
+
+
+@functools.cache
+def _reader_code() -> str:
+    return str(load_artifact("StatusReader")["bytecode"])
+
+
+def _reader_rows_per_call(reads: Sequence[_AccountRead], width: int) -> int:
+    """How many validators one StatusReader call reads, within the limits above."""
+    code = len(_reader_code()) // 2 + 32 * (8 + 5 * len(reads))  # the code, the arguments' heads, the reads
+    gas = sum(READER_GAS_PER_BALANCE if read.function is None else READER_GAS_PER_CALL for read in reads)
+    gas += READER_GAS_PER_VALUE_RETURNED * len(reads) + 20 * 16  # the values returned, the accounts sent
+    return max(1, min((READER_MAX_RETURN - 32) // (16 * len(reads)),
+                      (READER_MAX_INITCODE - code) // (20 * width) - 1,
+                      (READER_GAS_BUDGET - 200_000) // gas))
+
+
+class _ReaderPass:
+    """One round's per-validator reads as StatusReader calls (`eth_call` of its creation code, no `to`,
+    at the round's block), each reading a chunk of validators. The values a call could not read (a
+    call that reverted or did not answer one word) and the chunks a node refused are read again one
+    request per value afterwards (`follow_up`), so every value and every error sentence is what the
+    per-value reads give."""
+
+    def __init__(self, reads: Sequence[_AccountRead], accounts: Sequence[Sequence[str]],
+                 columns: dict[str, list[Any]]) -> None:
+        self.reads = tuple(reads)
+        self.accounts = accounts
+        self.columns = columns
+        self.unread: list[tuple[int, int]] = []  # (validator, read), in the per-value order
+        self.refusals: list[str] = []  # what the node said when it did not run a call
+
+    def add_to(self, round_: _Round, block: int, rows_per_call: int) -> None:
+        from eth_abi import encode
+
+        used = sorted({read.account for read in self.reads})  # only the accounts some read needs are sent
+        specs: list[tuple[str | None, bytes, bool, int, int]] = []
+        for read in self.reads:
+            if read.function is None:
+                specs.append(("0x" + "00" * 20, bytes(4), False, 0, used.index(read.account)))
+                continue
+            data = bytes.fromhex(read.function.encode(*read.args, "0x" + "00" * 20)[2:])
+            prefix = data[4:-32]  # the arguments before the account: at most one word
+            assert read.function.outputs == ("uint256",) and len(prefix) in (0, 32), read.label
+            specs.append((read.to, data[:4], bool(prefix), int.from_bytes(prefix or bytes(32), "big"),
+                          used.index(read.account)))
+        code = _reader_code()
+        for first in range(0, len(self.accounts), rows_per_call):
+            rows = self.accounts[first:first + rows_per_call]
+            packed = b"".join(bytes.fromhex(row[index][2:]) for row in rows for index in used)
+            arguments = encode(["(address,bytes4,bool,uint256,uint8)[]", "uint256", "bytes"],
+                               [specs, len(used), packed])
+            request = ("eth_call", [{"data": code + arguments.hex()}, hex(block)])
+            round_.add_raw(request, functools.partial(self._answer, first, len(rows)))
+
+    def _answer(self, first: int, count: int, answer: Any) -> None:
+        cells = count * len(self.reads)
+        data = b""
+        if isinstance(answer, RpcFailure):
+            self.refusals.append(answer.message)
+        elif isinstance(answer, str) and answer.startswith("0x"):
+            with contextlib.suppress(ValueError):
+                data = bytes.fromhex(answer[2:])
+        if len(data) != 32 + 16 * cells or int.from_bytes(data[:32], "big") != count:
+            if not isinstance(answer, RpcFailure):
+                self.refusals.append(f"StatusReader answered {len(data)} bytes for {count} validators")
+            self.unread += [(first + row, read) for row in range(count) for read in range(len(self.reads))]
+            return
+        targets = [self.columns[read.column] for read in self.reads]
+        offset = 32
+        for row in range(first, first + count):
+            for read, column in enumerate(targets):
+                value = int.from_bytes(data[offset:offset + 16], "big")
+                offset += 16
+                if value == READER_UNREAD:
+                    self.unread.append((row, read))
+                else:
+                    column[row] = value
+
+    def follow_up(self, chain: str, block: int) -> _Round:
+        """The values not read yet, one request each; their error sentences count every validator."""
+        again = _Round(chain)
+        unread = sorted(self.unread)  # per validator, then per read: the order of the per-value round
+        for row, index in unread:
+            read = self.reads[index]
+            read.add_to(again, self.accounts[row], block, _setter(self.columns[read.column], row))
+        for read in self.reads:
+            again.count(read.label, len(self.accounts))
+        for _, index in unread:
+            again.count(self.reads[index].label, -1)
+        return again
+
+
 class Monitor:
     """Takes snapshots of the validators again and again over the same kept-alive connections.
 
@@ -244,6 +395,11 @@ class Monitor:
         self._auxiliary = BatchClient(auxiliary_url, timeout=timeout, chunk=chunk) if auxiliary_url else None
         # The chains are independent, so their reads overlap; each of the two threads owns one client.
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="monitor")
+        self._accounts = tuple((v.origin_address, v.auxiliary_address) for v in self.validators)
+        # Per chain: why its node does not run StatusReader calls (then every value is one request
+        # from the next snapshot on), and by how much chunks were made smaller after a call ran out of gas.
+        self.reader_refused: dict[str, str] = {}
+        self._reader_shrink: dict[str, int] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -341,20 +497,17 @@ class Monitor:
             if stake:
                 reads.call("Stake.openHeight", stake, _function("Stake", "openHeight"), (), block,
                            lambda value: heights.__setitem__("open", value))
-            for index, validator in enumerate(self.validators):
-                if ost:
-                    reads.call("OST balanceOf", ost, _function("EIP20Token", "balanceOf"),
-                               (validator.origin_address,), block, _setter(columns["ost_balance"], index))
-                reads.balance("eth_getBalance", validator.origin_address, block, _setter(columns["eth_balance"], index))
-            errors += reads.send(self._origin, batched)
+            balances = [_AccountRead("eth_getBalance", "eth_balance", 0)]
+            if ost:
+                balances.insert(0, _AccountRead("OST balanceOf", "ost_balance", 0, ost,
+                                                _function("EIP20Token", "balanceOf")))
+            errors += self._send_with_accounts(reads, self._origin, block, balances, columns, batched)
             if stake and "open" in heights:
                 # The weight read needs the open height, so it is a second round at the same block.
-                weights = _Round("origin")
-                for index, validator in enumerate(self.validators):
-                    weights.call("Stake.weight", stake, _function("Stake", "weight"),
-                                 (heights["open"], validator.auxiliary_address), block,
-                                 _setter(columns["stake_weight"], index))
-                errors += weights.send(self._origin, batched)
+                weight = _AccountRead("Stake.weight", "stake_weight", 1, stake, _function("Stake", "weight"),
+                                      (heights["open"],))
+                errors += self._send_with_accounts(_Round("origin"), self._origin, block, [weight], columns,
+                                                   batched)
         except RpcTransportError as error:
             return (ChainStatus("origin", self._origin.url, errors=(f"origin chain: {error}",)), _unknown(columns), None,
                     {})
@@ -379,17 +532,21 @@ class Monitor:
                 return status.with_errors(errors), columns, None, meta
             block = status.block_number
             reads = _Round("auxiliary")
-            self._meta_reads(reads, block, columns, meta)
+            self._meta_reads(reads, block, meta)
             if polling_place:
                 reads.call("PollingPlace.getValidators", polling_place, _function("PollingPlace", "getValidators"),
                            (), block, lambda decoded: found.__setitem__("polling", decoded))
             if proposer_set:
                 reads.call("ProposerSet.getValidators", proposer_set, _function("ProposerSet", "getValidators"),
                            (), block, lambda value: found.__setitem__("proposers", _checksummed(value)))
-            for index, validator in enumerate(self.validators):
-                reads.balance("eth_getBalance", validator.auxiliary_address, block,
-                              _setter(columns["base_coin_balance"], index))
-            errors += reads.send(client, batched)
+            per_validator = [_AccountRead("PollingPlace.lastTargetHeight", column, 1, polling_place,
+                                          _function("PollingPlace", "lastTargetHeight"),
+                                          (bytes.fromhex(identifier[2:]),))
+                             for column, identifier in (("last_vote", self.addresses.get("core_identifier")),
+                                                        ("last_origin_vote", self.addresses.get("origin_core_identifier")))
+                             if polling_place and identifier]
+            per_validator.append(_AccountRead("eth_getBalance", "base_coin_balance", 1))
+            errors += self._send_with_accounts(reads, client, block, per_validator, columns, batched)
             heads = _Round("auxiliary")
             for name in ("origin", "auxiliary"):
                 store, found_store = self.addresses.get(f"{name}_block_store"), meta.get(f"store {name}")
@@ -415,8 +572,8 @@ class Monitor:
                 columns["in_proposer_set"][index] = validator.auxiliary_address.lower() in members
         return status.with_errors(errors), columns, proposers, meta
 
-    def _meta_reads(self, reads: _Round, block: int, columns: dict[str, list[Any]], meta: dict[str, Any]) -> None:
-        """Block stores, kernel gateway, gas price and each validator's last votes, in the same round."""
+    def _meta_reads(self, reads: _Round, block: int, meta: dict[str, Any]) -> None:
+        """Block stores, kernel gateway, gas price and PollingPlace's total weight, in the same round."""
         for name in ("origin", "auxiliary"):
             store = self.addresses.get(f"{name}_block_store")
             if not store:
@@ -441,16 +598,32 @@ class Monitor:
         if place:
             reads.call("PollingPlace.totalWeight", place, _function("PollingPlace", "totalWeight"), (), block,
                        _put(meta, "total_weight"))
-        identifiers = (("last_vote", self.addresses.get("core_identifier")),
-                       ("last_origin_vote", self.addresses.get("origin_core_identifier")))
-        if place:
-            for column, identifier in identifiers:
-                if not identifier:
-                    continue
-                for index, validator in enumerate(self.validators):
-                    reads.call("PollingPlace.lastTargetHeight", place, _function("PollingPlace", "lastTargetHeight"),
-                               (bytes.fromhex(identifier[2:]), validator.auxiliary_address), block,
-                               _setter(columns[column], index))
+
+    def _send_with_accounts(self, reads: _Round, client: BatchClient, block: int, per_validator: Sequence[_AccountRead],
+                            columns: dict[str, list[Any]], batched: bool) -> list[str]:
+        """Sends `reads` with every validator's `per_validator` values after them: in StatusReader calls
+        when batched and the node runs them, else one request per value, as `batched=False` always does."""
+        chain = reads.chain
+        if not batched or chain in self.reader_refused or not self._accounts:
+            for index, accounts in enumerate(self._accounts):
+                for read in per_validator:
+                    read.add_to(reads, accounts, block, _setter(columns[read.column], index))
+            return reads.send(client, batched)
+        shrink = self._reader_shrink.get(chain, 1)
+        rows = max(1, _reader_rows_per_call(per_validator, len({read.account for read in per_validator})) // shrink)
+        reader = _ReaderPass(per_validator, self._accounts, columns)
+        reader.add_to(reads, block, rows)
+        errors = reads.send(client, batched)
+        if reader.refusals:
+            # Remembered, so the next snapshots do not ask again: a call that ran out of gas (a node
+            # with a lower cap) makes chunks half as large; anything else means the node does not run
+            # them (a provider that forbids calls without `to`, say) and values go one request each.
+            reason = reader.refusals[0]
+            if "gas" in reason.lower() and rows > 16:
+                self._reader_shrink[chain] = shrink * 2
+            else:
+                self.reader_refused[chain] = reason
+        return errors + reader.follow_up(chain, block).send(client, batched)
 
     @staticmethod
     def _active_kernel(meta: dict[str, Any]) -> int | None:

@@ -11,17 +11,21 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+
+from eth_utils import keccak, to_checksum_address
 
 from mosaic_tui import devnet, monitor
 from mosaic_tui.keyref import KeyRef
-from mosaic_tui.monitor import Snapshot, format_table, short_amount, take_snapshot
+from mosaic_tui.monitor import Monitor, Snapshot, format_table, short_amount, take_snapshot
 from mosaic_tui.plan import ValidatorPlan
 from tests.contracts import aux_setup
 from tests.contracts.aux_setup import TwoChains
 from tests.contracts.origin_world import OST, keys
 from tests.helpers import transact
+from tests.origin.rpc_proxy import RpcProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 NEWCOMER_STAKE = 40 * OST
@@ -148,21 +152,176 @@ def test_weight_is_read_at_the_open_kernel_height(chains: TwoChains) -> None:
     assert snapshot.rows[0].stake_weight == chains.origin.validators[0].stake
 
 
+def per_value_snapshot(chains: TwoChains, validators: Any, where: dict[str, str], **options: Any) -> Snapshot:
+    """A batched snapshot with one JSON-RPC request per value (what a node refusing StatusReader calls gets)."""
+    with Monitor(origin_url(chains), aux_url(chains), validators, where, **options) as watcher:
+        watcher.reader_refused.update(origin="not asked", auxiliary="not asked")
+        return watcher.snapshot()
+
+
 def test_batched_reads_take_a_constant_number_of_requests_even_across_chunks(chains: TwoChains) -> None:
     validators = planned(chains, *(outsider(f"extra-{i}", (i + 1) * OST) for i in range(6)))
     where = addresses(chains)
     whole = take_snapshot(origin_url(chains), aux_url(chains), validators, where)
-    # origin: head, then openHeight, OriginCore's head and open kernel + 2 reads per validator, then one
-    # weight per validator; auxiliary: head, then 2 getValidators, the gas price, KernelGateway's active
-    # kernel (2), PollingPlace's total weight + 1 balance per validator.
+    # origin: head, then openHeight, OriginCore's head and open kernel + a StatusReader call (OST and ETH
+    # of every validator), then one StatusReader call (weights); auxiliary: head, then 2 getValidators,
+    # the gas price, KernelGateway's active kernel (2), PollingPlace's total weight + a StatusReader call.
     assert whole.http_requests == 5
     chunked = take_snapshot(origin_url(chains), aux_url(chains), validators, where, chunk=4)
     assert chunked.rows == whole.rows
+    assert chunked.http_requests == 1 + 1 + 1 + 1 + 2
+    # One request per value, in batches: the same rows.
     count = len(validators)
-    assert chunked.http_requests == 1 + -(-(3 + 2 * count) // 4) + -(-count // 4) + 1 + -(-(6 + count) // 4)
+    values = per_value_snapshot(chains, validators, where, chunk=4)
+    assert values.rows == whole.rows
+    assert values.http_requests == 1 + -(-(3 + 2 * count) // 4) + -(-count // 4) + 1 + -(-(6 + count) // 4)
     single = take_snapshot(origin_url(chains), aux_url(chains), validators, where, batched=False)
     assert single.rows == whole.rows
     assert single.http_requests == 2 + (3 + 3 * count) + 2 + (6 + count)
+
+
+@dataclass(frozen=True)
+class Watched:
+    origin_address: str
+    auxiliary_address: str
+    stake: int
+
+
+def many(count: int) -> list[Watched]:
+    """Validators the chains know nothing of (no keys needed: they are only read)."""
+    return [Watched(to_checksum_address(keccak(text=f"watched {i} origin")[12:]),
+                    to_checksum_address(keccak(text=f"watched {i} auxiliary")[12:]), OST) for i in range(count)]
+
+
+def full_addresses(chains: TwoChains) -> dict[str, str]:
+    """Everything `monitor_addresses` gives after step 4: the block stores and the two chains' identifiers too."""
+    return addresses(chains) | {
+        "origin_block_store": chains.origin_block_store.address,
+        "auxiliary_block_store": chains.auxiliary_block_store.address,
+        "core_identifier": "0x" + chains.auxiliary_identifier.hex(),
+        "origin_core_identifier": "0x" + chains.origin_identifier.hex()}
+
+
+def test_a_thousand_validators_take_eight_requests_with_status_reader_calls(chains: TwoChains) -> None:
+    """Each chain's per-validator values come in a few StatusReader calls, not one request per value
+    (before them, 1,000 validators took 12 requests: 3,000 values per chain in batches of 500)."""
+    validators = [*planned(chains), *many(996)]
+    where = full_addresses(chains)
+    with Monitor(origin_url(chains), aux_url(chains), validators, where) as watcher:
+        snapshot = watcher.snapshot()
+        assert watcher.reader_refused == {}
+    assert snapshot.errors == []
+    # origin: head, the scalars + OST and ETH, the weights; auxiliary: head, the scalars + base coin and
+    # last votes, the block stores' heads; then the time of each chain's finalised checkpoint.
+    assert snapshot.http_requests == 8
+    values = per_value_snapshot(chains, validators, where)
+    assert values.http_requests > 12
+    assert values.rows == snapshot.rows
+    assert (values.origin, values.auxiliary, values.meta) == (snapshot.origin, snapshot.auxiliary, snapshot.meta)
+    assert [row.stake_weight for row in snapshot.rows[:4]] == [v.stake for v in chains.origin.validators]
+    assert all(row.stake_weight == 0 and row.eth_balance == 0 for row in snapshot.rows[4:])
+
+
+def test_status_reader_values_are_what_one_request_per_value_reads(chains: TwoChains) -> None:
+    """Last votes on both chains, balances the 16-byte cells cannot hold and an account without code
+    where the token should be: the StatusReader path shows exactly the rows and sentences of the
+    per-value path, which reads the cells StatusReader could not again, one request each."""
+    chains.prove_k0()
+    store, ident = chains.auxiliary_block_store, chains.auxiliary_identifier
+    epoch = store.functions.epochLength().call()
+    chains.report(store, chains.aux_w3, 1, 2 * epoch)
+    genesis, first = (bytes(chains.aux_w3.eth.get_block(n)["hash"]) for n in (0, epoch))
+    v0, v1, v2, _ = chains.origin.validators
+    chains.link([v0, v2], ident, store, genesis, first)
+    rich, richer = outsider("rich"), outsider("richer")
+    chains.origin.w3.provider.make_request("anvil_setBalance", [rich.origin_address, hex(2**200)])
+    chains.aux_w3.provider.make_request("anvil_setBalance", [richer.auxiliary_address, hex(2**128 - 1)])
+    validators = planned(chains, rich, richer)
+    where = full_addresses(chains)
+
+    snapshot = both(chains, validators, where)
+    assert_matches_chain(chains, snapshot)
+    assert [row.last_vote for row in snapshot.rows] == [epoch, 0, epoch, 0, 0, 0]
+    assert [row.last_origin_vote for row in snapshot.rows] == [0] * 6
+    assert (snapshot.rows[4].eth_balance, snapshot.rows[5].base_coin_balance) == (2**200, 2**128 - 1)
+    assert snapshot.meta is not None and snapshot.meta.auxiliary.finalised == 0
+    # The two values StatusReader could not hold were read again, one more request per chain.
+    assert snapshot.http_requests == 8 + 2
+    assert per_value_snapshot(chains, validators, where).rows == snapshot.rows
+
+    nothing_there = where | {"ost": chains.proposer.address}
+    wrong = both(chains, validators, nothing_there)
+    assert wrong.origin.errors == (f"origin chain: OST balanceOf failed for {len(validators)} of {len(validators)} "
+                                   "reads (empty answer (no contract code at that address?)).",)
+    assert all(row.ost_balance is None for row in wrong.rows)
+    values = per_value_snapshot(chains, validators, nothing_there)
+    assert (values.rows, values.origin.errors) == (wrong.rows, wrong.origin.errors)
+
+
+class CreationRefusingProxy(RpcProxy):
+    """A provider that answers every `eth_call` without `to` (a contract creation) with an error:
+    always, or only the first `out_of_gas` of them with "out of gas"."""
+
+    def __init__(self, upstream: str, *, out_of_gas: int | None = None) -> None:
+        super().__init__(upstream)
+        self.out_of_gas = out_of_gas
+        self.creations = 0  # creation calls asked for
+        self.refused = 0
+
+    def _one(self, request: dict[str, Any]) -> dict[str, Any]:
+        params = request.get("params") or []
+        if request.get("method") == "eth_call" and params and "to" not in params[0]:
+            self.creations += 1
+            if self.out_of_gas is None or self.refused < self.out_of_gas:
+                self.refused += 1
+                message = "out of gas" if self.out_of_gas is not None else "contract creation is not allowed"
+                return {"jsonrpc": "2.0", "id": request.get("id"), "error": {"code": -32000, "message": message}}
+        return super()._one(request)
+
+
+def test_a_node_that_refuses_status_reader_calls_gets_one_request_per_value(chains: TwoChains) -> None:
+    validators = planned(chains, outsider("never-staked"))
+    where = full_addresses(chains)
+    expected = take_snapshot(origin_url(chains), aux_url(chains), validators, where, batched=False)
+    origin, auxiliary = CreationRefusingProxy(origin_url(chains)).start(), CreationRefusingProxy(aux_url(chains)).start()
+    try:
+        with Monitor(origin.url, auxiliary.url, validators, where) as watcher:
+            first = watcher.snapshot()
+            asked = (origin.creations, auxiliary.creations)
+            assert asked == (1, 1)  # OST and ETH (the weights are then read per value at once); auxiliary
+            assert set(watcher.reader_refused) == {"origin", "auxiliary"}
+            assert "contract creation is not allowed" in watcher.reader_refused["origin"]
+            second = watcher.snapshot()
+            # Remembered: the next refresh does not ask again.
+            assert (origin.creations, auxiliary.creations) == asked
+    finally:
+        origin.stop()
+        auxiliary.stop()
+    for snapshot in (first, second):
+        assert snapshot.rows == expected.rows
+        assert snapshot.errors == expected.errors == []
+        assert (snapshot.kernel_height, snapshot.proposers, snapshot.meta) == (
+            expected.kernel_height, expected.proposers, expected.meta)
+    assert second.http_requests == 8  # the per-value reads, in batches
+
+
+def test_a_status_reader_call_out_of_gas_is_read_per_value_then_asked_again_in_smaller_chunks(
+        chains: TwoChains) -> None:
+    validators = planned(chains)
+    where = full_addresses(chains)
+    expected = take_snapshot(origin_url(chains), aux_url(chains), validators, where)
+    origin = CreationRefusingProxy(origin_url(chains), out_of_gas=1).start()
+    try:
+        with Monitor(origin.url, aux_url(chains), validators, where) as watcher:
+            first = watcher.snapshot()
+            assert watcher.reader_refused == {}
+            second = watcher.snapshot()
+    finally:
+        origin.stop()
+    assert (origin.creations, origin.refused) == (4, 1)
+    assert first.rows == second.rows == expected.rows
+    assert first.errors == second.errors == []
+    assert first.http_requests == expected.http_requests + 1  # the refused chunk's values, one request each
 
 
 def test_missing_addresses_leave_columns_unknown_without_errors(chains: TwoChains) -> None:
@@ -281,8 +440,8 @@ def test_benchmark_smoke_runs_with_a_few_validators() -> None:
     single = re.search(r"one call per value:\s+([0-9.]+) s in (\d+) HTTP requests", result.stdout)
     assert batched and single, result.stdout
     # 5 validators: origin 3 requests + auxiliary 2; one per value: 2 + 18 (OriginCore's head and open
-    # kernel too) + 2 + 9 (the gas price and PollingPlace's total weight too).
-    assert (int(batched[2]), int(single[2])) == (5, 31)
+    # kernel too) + 2 + 19 (the gas price, PollingPlace's total weight and two last votes per validator too).
+    assert (int(batched[2]), int(single[2])) == (5, 41)
     assert re.search(r"ratio:\s+[0-9.]+x", result.stdout)
     assert "rows identical: yes" in result.stdout
     assert "values checked against the chain: 5 validators" in result.stdout
