@@ -2,13 +2,19 @@
 
 An operator watching a deployment (or a running meta-blockchain) wants one table: per validator
 its stake weight on origin, its OST and ETH, its base coin on the auxiliary chain, and whether
-`PollingPlace` and `ProposerSet` list it. With a thousand validators that is thousands of reads,
-so each chain is read in a constant number of JSON-RPC batch requests (`chain.batch`), not one
-request per value; `batched=False` keeps the one-request-per-value way for comparison.
+`PollingPlace` and `ProposerSet` list it. With ten thousand validators that is 60,000 values, so
+each chain is read in a constant number of JSON-RPC batch requests (`chain.batch`), and the values
+each validator has (balances, `Stake.weight`, last votes) are not one `eth_call` each: a few
+`eth_call`s of `StatusReader`'s creation code (contracts/tools/StatusReader.sol, never deployed) read
+them for hundreds of validators at once. A value StatusReader cannot give (a call that reverts, a
+value too large for its 16 bytes) is read again on its own, and a node that refuses such calls gets
+one request per value from then on (`Monitor.reader_refused`), so what a snapshot shows never
+depends on the way it was read. `batched=False` keeps one HTTP request per value for comparison.
 
 Each chain is read at one block: its head first, then every value pinned to that block number, so
-a row never mixes two states of a chain. That is two requests for the auxiliary chain and three for
-origin (`Stake.weight` needs the open kernel height first); more only when a batch exceeds `chunk`.
+a row never mixes two states of a chain. That is three requests for the auxiliary chain and three for
+origin (`Stake.weight` needs the open kernel height first, the block stores' heights their heads)
+and one more per chain for the time of its finalised checkpoint; more when a batch exceeds `chunk`.
 
 A snapshot never raises for a chain problem: a chain that does not answer leaves its columns
 unknown (None) and puts a sentence in that chain's errors; a contract that is not deployed yet
@@ -220,7 +226,11 @@ class _Round:
 
 def _checksummed(addresses: Sequence[str]) -> tuple[str, ...]:
     # eth_abi decodes addresses in lower case; everything we show is in EIP-55 form.
-    return tuple(units.checksum_address(address.removeprefix("0x")) for address in addresses)
+    return tuple(_checksum(address.removeprefix("0x")) for address in addresses)
+
+
+# A keccak per address is 0.14 s for 10,000 ProposerSet members; the set hardly changes between refreshes.
+_checksum = functools.lru_cache(maxsize=1 << 16)(units.checksum_address)
 
 
 def _put(mapping: dict[str, Any], key: str) -> Callable[[Any], None]:
@@ -281,8 +291,9 @@ READER_MAX_INITCODE = 49_152
 # default); EIP-7825 (Osaka) caps a transaction at 2^24. A fifth of geth's cap stays under all of them
 # and under the 10M gas limit of a small auxiliary chain.
 READER_GAS_BUDGET = 10_000_000
-# Gas per value read (measured on anvil, benchmarks/monitor_refresh.py: about 3,900 for a balance and
-# 5,000-9,000 for a view call with cold storage; the rest is margin) and the code deposit per value.
+# Estimated gas per value read, and the code deposit per value returned. They are about twice what
+# anvil measures (benchmarks/monitor_refresh.py, eth_estimateGas of each call: a validator's OST and
+# ETH 13,900 gas with their deposit, its weight 9,800, its base coin and two last votes 21,100).
 READER_GAS_PER_BALANCE = 6_000
 READER_GAS_PER_CALL = 15_000
 READER_GAS_PER_VALUE_RETURNED = 16 * 200
@@ -453,10 +464,11 @@ class Monitor:
         epoch = finality["auxiliary"].epoch_length or 1
         weights = columns.get("polling_place_weight", [None] * len(votes))
         voting = 0
+        highest = max(known, default=0)
         for index, vote in enumerate(votes):
             if vote is None:
                 continue
-            missed = (max(known) - vote) // epoch
+            missed = (highest - vote) // epoch
             columns["votes_missed"][index] = missed
             if missed < SILENT_EPOCHS:
                 voting += weights[index] or 0

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from eth_utils import keccak, to_checksum_address
 
 from mosaic_tui import devnet, monitor
@@ -259,11 +260,13 @@ def test_status_reader_values_are_what_one_request_per_value_reads(chains: TwoCh
 
 
 class CreationRefusingProxy(RpcProxy):
-    """A provider that answers every `eth_call` without `to` (a contract creation) with an error:
-    always, or only the first `out_of_gas` of them with "out of gas"."""
+    """A provider that does not run an `eth_call` without `to` (a contract creation): it answers with
+    an error, or (`empty`) with "0x" as some EVM-compatible chains do; or only the first `out_of_gas`
+    of them with "out of gas", as a node whose call gas cap is lower than StatusReader assumes."""
 
-    def __init__(self, upstream: str, *, out_of_gas: int | None = None) -> None:
+    def __init__(self, upstream: str, *, empty: bool = False, out_of_gas: int | None = None) -> None:
         super().__init__(upstream)
+        self.empty = empty
         self.out_of_gas = out_of_gas
         self.creations = 0  # creation calls asked for
         self.refused = 0
@@ -274,23 +277,28 @@ class CreationRefusingProxy(RpcProxy):
             self.creations += 1
             if self.out_of_gas is None or self.refused < self.out_of_gas:
                 self.refused += 1
+                if self.empty:
+                    return {"jsonrpc": "2.0", "id": request.get("id"), "result": "0x"}
                 message = "out of gas" if self.out_of_gas is not None else "contract creation is not allowed"
                 return {"jsonrpc": "2.0", "id": request.get("id"), "error": {"code": -32000, "message": message}}
         return super()._one(request)
 
 
-def test_a_node_that_refuses_status_reader_calls_gets_one_request_per_value(chains: TwoChains) -> None:
+@pytest.mark.parametrize("empty", [False, True], ids=["error", "empty answer"])
+def test_a_node_that_refuses_status_reader_calls_gets_one_request_per_value(chains: TwoChains, empty: bool) -> None:
     validators = planned(chains, outsider("never-staked"))
     where = full_addresses(chains)
     expected = take_snapshot(origin_url(chains), aux_url(chains), validators, where, batched=False)
-    origin, auxiliary = CreationRefusingProxy(origin_url(chains)).start(), CreationRefusingProxy(aux_url(chains)).start()
+    origin = CreationRefusingProxy(origin_url(chains), empty=empty).start()
+    auxiliary = CreationRefusingProxy(aux_url(chains), empty=empty).start()
     try:
         with Monitor(origin.url, auxiliary.url, validators, where) as watcher:
             first = watcher.snapshot()
             asked = (origin.creations, auxiliary.creations)
             assert asked == (1, 1)  # OST and ETH (the weights are then read per value at once); auxiliary
             assert set(watcher.reader_refused) == {"origin", "auxiliary"}
-            assert "contract creation is not allowed" in watcher.reader_refused["origin"]
+            assert ("StatusReader answered 0 bytes for 5 validators" if empty else "contract creation is not allowed") \
+                in watcher.reader_refused["origin"]
             second = watcher.snapshot()
             # Remembered: the next refresh does not ask again.
             assert (origin.creations, auxiliary.creations) == asked
