@@ -95,6 +95,12 @@ def test_a_validator_who_joins_on_origin_is_proven_and_seals(world: ValidatorWor
     # Four of five still hold over 2/3 of the weight: finality goes on without the newcomer's votes.
     before = world.finalised()
     wait_for(lambda: world.finalised() >= before + 2 * EPOCH, 120, "finality with the newcomer silent")
+    # verify holds the chains to the plan and to what joined since: before, all three set checks failed here.
+    lines = world.cli("verify", str(world.plan_path)).stdout.splitlines()
+    for name in ("Stake validators and weights", "PollingPlace validators and weights", "ProposerSet handed over"):
+        line = next(line for line in lines if f"  {name}: " in line)
+        assert line.startswith("pass"), line
+    assert "5 validators, K0 weights match, 1 joined after K0" in "\n".join(lines)
 
 
 def test_devnet_down_stops_every_validator_node(tmp_path: Path, world: ValidatorWorld) -> None:
@@ -106,3 +112,24 @@ def test_devnet_down_stops_every_validator_node(tmp_path: Path, world: Validator
     assert all(not entry.is_ours() for entry in running)
     assert "stopped cleanly" in world.logs()  # SIGTERM ends each node after its duty
     world.start_all()  # leave it as the fixture found it
+
+
+def test_a_validator_short_of_base_coin_for_a_day_of_votes_is_named(world: ValidatorWorld) -> None:
+    """The status panel's runway warning, on real chain state: validator 1's base coin cut to a few hundred
+    votes' worth at the auxiliary chain's gas price (anvil_setBalance), far less than a day at 3-block epochs."""
+    from mosaic_tui.monitor import VOTE_GAS
+
+    status = world.status_json()
+    row = status["rows"][0]
+    assert not [w for w in status["warnings"] if "under a day" in w]
+    price = int(world.aux_w3.eth.gas_price)
+    address = row["auxiliary_address"]
+    kept = world.aux_w3.eth.get_balance(address)
+    devnet.rpc_call(world.deployed["auxiliary"]["rpc"], "anvil_setBalance", [address, hex(500 * VOTE_GAS * price)])
+    try:
+        warnings = world.status_json()["warnings"]
+        named = [w for w in warnings if w.startswith(f"validator 1 ({address}) has base coin for ")]
+        assert named and "more votes, under a day (57600 a day)" in named[0], warnings
+        assert int(named[0].split("base coin for ")[1].split()[0]) <= 500
+    finally:
+        devnet.rpc_call(world.deployed["auxiliary"]["rpc"], "anvil_setBalance", [address, hex(kept)])
