@@ -48,7 +48,7 @@ COMMIT_HEADROOM = 1_500_000
 # Set by the devnet that starts the node: anvil is no AuRa engine, so a validator plays the engine's
 # finalizeChange system call once a new proposer set was signalled.
 DEVNET_ENGINE_ENV = "MOSAIC_TUI_DEVNET_ENGINE"
-DEVNET_GONE_SECONDS = 60.0
+DEVNET_GONE_ENV = "MOSAIC_TUI_DEVNET_GONE_SECONDS"  # how long a devnet's node outlives its chains (default 60 s)
 VERIFY_VOTE = "verifyVote(bytes32,bytes32,bytes32,uint256,uint256,uint8,bytes32,bytes32)"
 
 
@@ -121,8 +121,9 @@ class ValidatorNode:
             sent_before = self.ledger.writes
             self.tick()
             if self.devnet_engine and self._devnet_gone():
-                self.say("stop", f"the devnet's chains have not answered for {DEVNET_GONE_SECONDS:.0f} s; a devnet's "
-                                 "node has nothing left to do, stopping")
+                gone = settings.get(DEVNET_GONE_ENV)
+                self.say("stop", f"the devnet's chains have not answered for {gone:.0f} s; a devnet's node has "
+                                 "nothing left to do, stopping")
                 break
             # A pass that sent something may have more to do at once (the next checkpoint, a vote on a
             # proposal); an idle one waits for the next block.
@@ -136,7 +137,7 @@ class ValidatorNode:
         if devnet.answers(self.config.auxiliary_endpoint) or devnet.answers(self.config.origin_endpoint):
             self._first_seen.pop("devnet gone", None)
             return False
-        return self._waited("devnet gone", DEVNET_GONE_SECONDS)
+        return self._waited("devnet gone", settings.get(DEVNET_GONE_ENV))
 
     def tick(self) -> None:
         duties: list[tuple[str, Callable[[], None]]] = [
