@@ -31,6 +31,7 @@ from typing import Any
 
 from mosaic_tui.errors import JournalError
 from mosaic_tui.fsio import atomic_write
+from mosaic_tui.plan_files import journal_path as journal_path  # re-exported: callers name it from here
 
 JOURNAL_VERSION = 1
 CRASH_ENV = "MOSAIC_TUI_CRASH_AFTER_WRITE"
@@ -42,10 +43,6 @@ _HEX = re.compile(r"0x(?:[0-9a-f]{2})*", re.ASCII)
 _writes_in_process = 0
 
 
-def journal_path(plan_path: str | os.PathLike[str]) -> Path:
-    """`mosaic-plan.toml` -> `mosaic-plan.state.json`, beside the plan."""
-    plan = Path(plan_path)
-    return plan.with_name(plan.stem + ".state.json")
 
 
 @dataclass(frozen=True)

@@ -84,12 +84,12 @@ class WizardSession:
 
     def resumable(self) -> JournalSummary | None:
         """The unfinished deployment a restart can pick up, if a journal shows one."""
-        from mosaic_tui.errors import MosaicError
-        from mosaic_tui.journal import journal_path
+        from mosaic_tui.plan_files import journal_path
 
         paths = [path for path in (self.plan_path, self.devnet_plan_path) if journal_path(path).is_file()]
         if not paths:
             return None  # the usual first start: no journal, and no plan model to import for the first paint
+        from mosaic_tui.errors import MosaicError
         from mosaic_tui.wizard_state import summarize_journal
 
         for path in paths:

@@ -71,6 +71,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("MOSAIC_TUI_DEVNET_DIR", "where `devnet up` keeps its nodes (default: the user data folder)", _path),
     Setting("MOSAIC_TUI_CACHE", "where the pinned tools are installed (default: the user cache folder)", _path),
     Setting("MOSAIC_TUI_NO_VALIDATORS", "set: a devnet starts no validator nodes", _flag, False),
+    Setting("MOSAIC_TUI_DEVNET_GONE_SECONDS", "seconds a devnet's validator node waits for its chains once they stop "
+            "answering, before it stops itself (default 60)", _seconds, 60.0),
     Setting("MOSAIC_TUI_DEVNET_ENGINE", "set: a validator node drives a devnet's AuRa engine itself", _flag, False),
     Setting("MOSAIC_TUI_ANVIL", "an anvil binary to use instead of the pinned one", checked=False),
     Setting("MOSAIC_TUI_GETH", "a geth binary to use (tests only)", checked=False),

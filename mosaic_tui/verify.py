@@ -134,16 +134,28 @@ def run_checks(plan: Any, outputs: dict[str, Any], journal: Any = None) -> list[
     auxiliaries = [v.auxiliary_address for v in plan.validators]
     stakes = [v.stake for v in plan.validators]
 
+    # Validators join later (a deposit on origin opens them into the next kernel) and none can leave: the
+    # plan's set is the start of Stake's list with the plan's weights at K0, and everyone after it joined later.
     def stake_weights() -> tuple[bool, str]:
         stake = contract("origin", "Stake", "stake")
         listed = list(stake.functions.getValidatorAddresses().call())
         weights = [stake.functions.weight(0, a).call() for a in auxiliaries]
-        return listed == auxiliaries and weights == stakes, f"{len(listed)} validators, weights {'match' if weights == stakes else 'differ'}"
+        joined = listed[len(auxiliaries):]
+        later = all(stake.functions.weight(0, a).call() == 0 for a in joined)
+        ok = listed[:len(auxiliaries)] == auxiliaries and weights == stakes and later
+        return ok, (f"{len(listed)} validators, K0 weights {'match' if weights == stakes else 'differ'}"
+                    + (f", {len(joined)} joined after K0" if joined else ""))
 
     def polling_place() -> tuple[bool, str]:
+        """PollingPlace holds the active kernel's validators: Stake's weights at the active kernel's height."""
         validators, weights = contract("auxiliary", "PollingPlace", "polling_place").functions.getValidators().call()
-        ok = list(validators) == auxiliaries and list(weights) == stakes
-        return ok, f"{len(validators)} validators with {'the planned' if ok else 'other'} weights"
+        height = int(contract("auxiliary", "KernelGateway", "kernel_gateway").functions.activeKernelHeight().call())
+        stake = contract("origin", "Stake", "stake").functions
+        expected = {a: w for a in stake.getValidatorAddresses().call() if (w := stake.weight(height, a).call())}
+        found = dict(zip(validators, weights, strict=True))
+        ok = found == expected and all(found.get(a) == w for a, w in zip(auxiliaries, stakes, strict=True))
+        return ok, (f"{len(validators)} validators with {'the' if ok else 'other than the'} weights Stake gives "
+                    f"them at the active kernel K{height}")
 
     def kernel() -> tuple[bool, str]:
         """On a live meta-blockchain the validators open K1, K2, … in OriginCore and prove them on the
@@ -175,9 +187,13 @@ def run_checks(plan: Any, outputs: dict[str, Any], journal: Any = None) -> list[
         return ok, f"{sum(done)} of {len(done)} gateway stakes minted, {total} wei released"
 
     def handed_over() -> tuple[bool, str]:
+        """The initial proposer is gone and the proposers are staked validators, every planned one among them
+        (ProposerSet follows PollingPlace's set once the engine finalises the change, so it may lag a join)."""
         proposers = contract("auxiliary", "ProposerSet", "proposer_set")
         listed = list(proposers.functions.getValidators().call())
-        ok = bool(proposers.functions.handedOver().call()) and listed == auxiliaries
+        staked = set(contract("origin", "Stake", "stake").functions.getValidatorAddresses().call())
+        ok = (bool(proposers.functions.handedOver().call()) and set(auxiliaries) <= set(listed) <= staked
+              and len(set(listed)) == len(listed))
         return ok, f"ProposerSet lists {len(listed)} proposers; initial proposer {'gone' if outputs['initial_proposer'] not in listed else 'still there'}"
 
     def proposer_set_in_genesis() -> tuple[bool, str]:

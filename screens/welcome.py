@@ -40,8 +40,9 @@ class WelcomeScreen(WizardScreen):
                 "forms the blocks, and the validators finalise its checkpoints. Six steps:",
                 id="welcome-intro",
             )
-            for number, title, text in step_lines():
-                yield Static(f"[b]{number}[/b]  [b]{title}[/b] — {text}", classes="welcome-step")
+            # One widget for the six lines: fewer widgets to style and lay out before the first paint.
+            yield Static("\n".join(f"[b]{number}[/b]  [b]{title}[/b] — {text}" for number, title, text in step_lines()),
+                         id="welcome-steps", classes="welcome-step")
             with Horizontal(id="welcome-choices"):
                 yield Button("Local devnet (d)", id="devnet", variant="primary")
                 yield Button("My own chains (o)", id="own")

@@ -48,7 +48,7 @@ COMMIT_HEADROOM = 1_500_000
 # Set by the devnet that starts the node: anvil is no AuRa engine, so a validator plays the engine's
 # finalizeChange system call once a new proposer set was signalled.
 DEVNET_ENGINE_ENV = "MOSAIC_TUI_DEVNET_ENGINE"
-DEVNET_GONE_SECONDS = 60.0
+DEVNET_GONE_ENV = "MOSAIC_TUI_DEVNET_GONE_SECONDS"  # how long a devnet's node outlives its chains (default 60 s)
 VERIFY_VOTE = "verifyVote(bytes32,bytes32,bytes32,uint256,uint256,uint8,bytes32,bytes32)"
 
 
@@ -74,6 +74,7 @@ class ValidatorNode:
         self._first_seen: dict[str, float] = {}
         self._kernel_blocks: dict[int, int] = {}
         self._kernel_logs: dict[int, Any] = {}
+        self._gas_limit: int | None = None  # OriginCore.maxAccumulateGasLimit, read once
         self._listed: list[str] | None = None
 
     # -- set-up ---------------------------------------------------------------------------------------
@@ -120,8 +121,9 @@ class ValidatorNode:
             sent_before = self.ledger.writes
             self.tick()
             if self.devnet_engine and self._devnet_gone():
-                self.say("stop", f"the devnet's chains have not answered for {DEVNET_GONE_SECONDS:.0f} s; a devnet's "
-                                 "node has nothing left to do, stopping")
+                gone = settings.get(DEVNET_GONE_ENV)
+                self.say("stop", f"the devnet's chains have not answered for {gone:.0f} s; a devnet's node has "
+                                 "nothing left to do, stopping")
                 break
             # A pass that sent something may have more to do at once (the next checkpoint, a vote on a
             # proposal); an idle one waits for the next block.
@@ -135,7 +137,7 @@ class ValidatorNode:
         if devnet.answers(self.config.auxiliary_endpoint) or devnet.answers(self.config.origin_endpoint):
             self._first_seen.pop("devnet gone", None)
             return False
-        return self._waited("devnet gone", DEVNET_GONE_SECONDS)
+        return self._waited("devnet gone", settings.get(DEVNET_GONE_ENV))
 
     def tick(self) -> None:
         duties: list[tuple[str, Callable[[], None]]] = [
@@ -482,6 +484,10 @@ class ValidatorNode:
         if not valid:
             if not (self._rank() == 0 or self._waited(f"propose {open_height}", self._stall_seconds("auxiliary"))):
                 return
+            chosen = self._checkpoint_within_gas_limit(head, final, final_height)
+            if chosen is None:
+                return
+            final, final_height = chosen
             proposed = self._propose(open_height, final, final_height)
             if proposed is None:
                 return
@@ -500,6 +506,38 @@ class ValidatorNode:
             "s": "0x" + s.hex()})
         self.ledger.save()
         self._send_origin_vote(open_height)
+
+    def _checkpoint_within_gas_limit(self, head: Any, final: bytes, final_height: int) -> tuple[bytes, int] | None:
+        """The newest finalised auxiliary checkpoint a meta-block may commit: OriginCore refuses one whose gas
+        since the last meta-block is over its `maxAccumulateGasLimit` (one epoch of full blocks), which the
+        newest checkpoint can be after the votes fell behind. Then the newest earlier finalised checkpoint that
+        fits; None (and a sentence) when not even the first one after the last meta-block does."""
+        aux_store, epoch = self.stores["auxiliary"], self.epochs["auxiliary"]
+        if self._gas_limit is None:
+            self._gas_limit = int(self.origin.call(self.core.functions.maxAccumulateGasLimit()))
+        base, head_dynasty = int(head[4]), int(head[3])
+
+        def gas_since(block_hash: bytes) -> int:
+            return int(self.aux.call(aux_store.functions.accumulatedGas(block_hash))) - base
+
+        if gas_since(final) <= self._gas_limit:
+            return final, final_height
+        logs = self.aux.read("reading finalised checkpoints", lambda: aux_store.events.CheckpointFinalised.get_logs(
+            from_block=head_dynasty * epoch))
+        candidates = sorted({(int(log.args.height), bytes(log.args.blockHash)) for log in logs
+                             if head_dynasty < int(log.args.height) // epoch and int(log.args.height) < final_height},
+                            reverse=True)
+        for height, block_hash in candidates:
+            if gas_since(block_hash) <= self._gas_limit:
+                self.say("commit", f"auxiliary checkpoint {final_height} is {gas_since(final)} gas past the last "
+                                   f"meta-block, over OriginCore's limit of {self._gas_limit}: proposing checkpoint "
+                                   f"{height} first", once=True)
+                return block_hash, height
+        first = candidates[-1][0] if candidates else final_height
+        self.say("commit", f"no meta-block can be proposed: the first finalised auxiliary checkpoint after the last "
+                           f"meta-block ({first}) is over OriginCore's limit of {self._gas_limit} gas since it",
+                 once=True)
+        return None
 
     def _propose(self, height: int, final: bytes, final_height: int) -> bytes | None:
         origin_store = self.stores["origin"]

@@ -18,6 +18,7 @@ from mosaic_tui.journal import Journal, journal_path
 from mosaic_tui.runner import create_address
 from mosaic_tui.steps import origin, staking
 from mosaic_tui.verify import code_matches
+from mosaic_tui.widgets.progress_model import DeploymentProgress
 from tests.reliability import world as world_module
 from tests.reliability.world import PASSPHRASE, World, chain_nonce, plan_dict
 
@@ -81,3 +82,29 @@ def test_stranded_transactions_are_replaced_under_the_ceiling_and_each_action_ha
                for n in range(chain_nonce(url, deployer))) == 1
     replaced_entries = [e for e in journal.entries() if e.earlier_tx_hashes]
     assert replaced_entries and all(len(e.earlier_raw_txs) == len(e.earlier_tx_hashes) for e in replaced_entries)
+
+    # Each replacement raised both fees by at least 10 % over the version it replaced (a pool refuses less).
+    raw_of = {tx_hash: raw for entry in journal.entries() for tx_hash, raw in entry.versions}
+    sent: dict[str, list[str]] = {}
+    for event in seen:
+        if isinstance(event, events.TxSent) and event.tx_hash not in sent.setdefault(event.action, []):
+            sent[event.action].append(event.tx_hash)
+    bumps = 0
+    for action, hashes in sent.items():
+        fees = [decode_raw(bytes.fromhex(raw_of[h][2:])).fees for h in hashes]
+        for before, after in zip(fees, fees[1:], strict=False):
+            bumps += 1
+            for name in ("maxFeePerGas", "maxPriorityFeePerGas"):
+                assert after[name] * 100 >= before[name] * 110, (action, name, before[name], after[name])
+    assert bumps >= len(replaced_entries)
+
+    # What the wizard's step page shows for such an action: "replaced (n)" while it waits, then confirmed.
+    progress = DeploymentProgress()
+    shown: dict[str, list[str]] = {}
+    for event in seen:
+        row = progress.apply(event)
+        if row is not None:
+            shown.setdefault(row.action, []).append(row.status)
+    replaced_action = replacements[0].action
+    assert f"replaced ({replacements[0].replaced})" in shown[replaced_action]
+    assert shown[replaced_action][-1] == "confirmed"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from textual.widgets._footer import FooterKey
+from textual.strip import Strip
 
 from mosaic_tui.app import MosaicApp
 from mosaic_tui.screens import base
@@ -54,43 +54,58 @@ def test_welcome_screen_paints_without_the_plan_model_or_the_steps_engine(tmp_pa
 
 
 class _Counted(PageFooter):
-    rebuilt = 0
+    renders = 0
 
-    async def recompose(self) -> None:
-        type(self).rebuilt += 1
-        await super().recompose()
+    def render_line(self, y: int) -> Strip:
+        type(self).renders += 1
+        return super().render_line(y)
 
 
 def _footer_keys(app: MosaicApp) -> list[tuple[str, bool]]:
-    return [(key.description, not key.has_class("-disabled")) for key in app.screen.query(FooterKey)]
+    return [(entry.description, entry.enabled) for entry in app.screen.query_one(PageFooter).entries]
 
 
-async def test_welcome_footer_is_built_once_and_again_only_when_its_keys_change(
+async def test_welcome_footer_is_one_widget_drawn_again_only_when_its_keys_change(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Before: Textual's Footer rebuilt itself for each of the six binding refreshes the welcome page made while
-    # it mounted and resumed (6 rebuilds, 2 of them before the first paint); the pages' footer is built once.
+    # Before: Textual's Footer, a widget per key, rebuilt itself for each of the six binding refreshes the
+    # welcome page made while it mounted and resumed; then a footer rebuilt once, still eight widgets.
     monkeypatch.setattr(base, "PageFooter", _Counted)
-    monkeypatch.setattr(_Counted, "rebuilt", 0)
     app = MosaicApp(plan_path=tmp_path / "mosaic-plan.toml")
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.pause()
         await pilot.pause()
-        assert _Counted.rebuilt == 1
+        footer = app.screen.query_one(PageFooter)
+        assert list(footer.children) == []
         assert ("Back", False) in _footer_keys(app) and ("Local devnet", True) in _footer_keys(app)
         assert "Resume" not in dict(_footer_keys(app))  # nothing to resume: the key is hidden
+        drawn = _Counted.renders
 
-        # Refreshes that change no key rebuild nothing; a burst that does is one rebuild, showing the keys as
+        # Refreshes that change no key draw nothing; a burst that does is drawn once, showing the keys as
         # they are after the burst.
         screen = app.screen
         screen.refresh_bindings()
         await pilot.pause()
         await pilot.pause()
-        assert _Counted.rebuilt == 1
+        assert _Counted.renders == drawn
         for _ in range(3):
             screen.refresh_bindings()
         screen._summary = object()  # type: ignore[attr-defined]  # as if a journal offered a resume
         screen.refresh_bindings()
         await pilot.pause()
         await pilot.pause()
-        assert _Counted.rebuilt == 2
+        assert _Counted.renders == drawn + 1
         assert ("Resume", True) in _footer_keys(app)
+
+
+async def test_a_click_on_a_footer_key_presses_it_and_a_disabled_one_does_nothing(tmp_path: Path) -> None:
+    app = MosaicApp(plan_path=tmp_path / "mosaic-plan.toml")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(PageFooter)
+        spans = {entry.description: start for start, _end, entry in footer._spans}
+        await pilot.click(PageFooter, offset=(spans["Back"] + 1, 0))  # disabled on the first page
+        await pilot.pause()
+        assert type(app.screen).__name__ == "WelcomeScreen"
+        await pilot.click(PageFooter, offset=(spans["Help"] + 1, 0))
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"

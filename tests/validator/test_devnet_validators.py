@@ -95,6 +95,12 @@ def test_a_validator_who_joins_on_origin_is_proven_and_seals(world: ValidatorWor
     # Four of five still hold over 2/3 of the weight: finality goes on without the newcomer's votes.
     before = world.finalised()
     wait_for(lambda: world.finalised() >= before + 2 * EPOCH, 120, "finality with the newcomer silent")
+    # verify holds the chains to the plan and to what joined since: before, all three set checks failed here.
+    lines = world.cli("verify", str(world.plan_path)).stdout.splitlines()
+    for name in ("Stake validators and weights", "PollingPlace validators and weights", "ProposerSet handed over"):
+        line = next(line for line in lines if f"  {name}: " in line)
+        assert line.startswith("pass"), line
+    assert "5 validators, K0 weights match, 1 joined after K0" in "\n".join(lines)
 
 
 def test_devnet_down_stops_every_validator_node(tmp_path: Path, world: ValidatorWorld) -> None:
@@ -106,3 +112,56 @@ def test_devnet_down_stops_every_validator_node(tmp_path: Path, world: Validator
     assert all(not entry.is_ours() for entry in running)
     assert "stopped cleanly" in world.logs()  # SIGTERM ends each node after its duty
     world.start_all()  # leave it as the fixture found it
+
+
+def test_a_validator_short_of_base_coin_for_a_day_of_votes_is_named(world: ValidatorWorld) -> None:
+    """The status panel's runway warning, on real chain state: validator 1's base coin cut to a few hundred
+    votes' worth at the auxiliary chain's gas price (anvil_setBalance), far less than a day at 3-block epochs."""
+    from mosaic_tui.monitor import VOTE_GAS
+
+    status = world.status_json()
+    row = status["rows"][0]
+    assert not [w for w in status["warnings"] if "under a day" in w]
+    price = int(world.aux_w3.eth.gas_price)
+    address = row["auxiliary_address"]
+    kept = world.aux_w3.eth.get_balance(address)
+    devnet.rpc_call(world.deployed["auxiliary"]["rpc"], "anvil_setBalance", [address, hex(500 * VOTE_GAS * price)])
+    try:
+        warnings = world.status_json()["warnings"]
+        named = [w for w in warnings if w.startswith(f"validator 1 ({address}) has base coin for ")]
+        assert named and "more votes, under a day (57600 a day)" in named[0], warnings
+        assert int(named[0].split("base coin for ")[1].split()[0]) <= 500
+    finally:
+        devnet.rpc_call(world.deployed["auxiliary"]["rpc"], "anvil_setBalance", [address, hex(kept)])
+
+
+def test_meta_blocks_go_on_after_a_burst_of_gas_over_origin_cores_limit(world: ValidatorWorld) -> None:
+    """OriginCore refuses a meta-block whose auxiliary gas since the last one is over maxAccumulateGasLimit (one
+    epoch of full blocks). Four 29M-gas transactions (init code 0xfe burns all its gas) in a row put the newest
+    finalised checkpoint over it while the last meta-block is older; the nodes then propose the newest earlier
+    checkpoint that fits and catch up epoch by epoch. Before, they proposed only the newest, every proposal
+    reverted and no meta-block was ever committed again."""
+    aux_rpc = world.deployed["auxiliary"]["rpc"]
+    limit = world.core.functions.maxAccumulateGasLimit().call()
+    burner = "0x" + "b0" * 20  # no key: the auxiliary anvil sends for it (anvil_impersonateAccount)
+    price = int(world.aux_w3.eth.gas_price)
+    devnet.rpc_call(aux_rpc, "anvil_setBalance", [burner, hex(10**24)])
+    devnet.rpc_call(aux_rpc, "anvil_impersonateAccount", [burner])
+    committed_before = world.committed() or 0
+    base_gas = world.core.functions.head().call()[4]
+    hashes = [devnet.rpc_call(aux_rpc, "eth_sendTransaction", [{"from": burner, "data": "0xfe", "gas": hex(29_000_000),
+                                                                "gasPrice": hex(price)}]) for _ in range(4)]
+    receipts = wait_for(lambda: [r for h in hashes if (r := devnet.rpc_call(aux_rpc, "eth_getTransactionReceipt", [h]))]
+                        if all(devnet.rpc_call(aux_rpc, "eth_getTransactionReceipt", [h]) for h in hashes) else None,
+                        60, "the gas burners to be mined")
+    burnt = sum(int(r["gasUsed"], 16) for r in receipts)
+    last_burn_block = max(int(r["blockNumber"], 16) for r in receipts)
+    assert burnt > limit  # more than any single meta-block may carry
+    epoch = world.aux_store.functions.epochLength().call()
+    # Meta-blocks keep committing until one commits an auxiliary checkpoint after the last burner's block.
+    wait_for(lambda: world.core.functions.head().call()[3] * epoch > last_burn_block, 400,
+             "a meta-block past the gas burst")
+    head = world.core.functions.head().call()
+    assert (world.committed() or 0) >= committed_before + 2
+    assert head[4] - base_gas >= burnt  # the burst is in the meta-blocks, split between at least two of them
+    assert "over OriginCore's limit" in world.logs() and "proposing checkpoint" in world.logs()

@@ -92,8 +92,8 @@ class ValidatorWorld:
         return "".join(path.read_text(errors="replace") for path in sorted(self.directory.glob("validator-*.log")))
 
 
-def deploy_world(tmp: Path, validators: int = 4) -> ValidatorWorld:
-    env = {key: value for key, value in os.environ.items() if key != devnet.VALIDATORS_OFF_ENV}
+def deploy_world(tmp: Path, validators: int = 4, **settings: str) -> ValidatorWorld:
+    env = {key: value for key, value in os.environ.items() if key != devnet.VALIDATORS_OFF_ENV} | settings
     directory, out = tmp / "devnet", tmp / "out"
     env["MOSAIC_TUI_DEVNET_DIR"] = str(directory)
     world = ValidatorWorld(directory, out, env)
