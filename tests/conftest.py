@@ -33,6 +33,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         text = f"this run's examples came from seed {seed}; replay them with: pytest --hypothesis-seed={seed} {item.nodeid}"
         report.sections.append(("hypothesis seed", text))
 
+# The figures the reliability tests measured (tests/reliability/conftest.py `figure`), carried by their reports
+# so they reach this summary from xdist workers too; a later report of the same name replaces an earlier one.
+_FIGURES: dict[str, str] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for key, value in report.user_properties:
+        if key == "reliability figure":
+            _FIGURES[str(value).partition(": ")[0]] = str(value)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in _FIGURES.values():
+            terminalreporter.write_line(line)
+
+
 # The pinned tools live in the real user cache; tests get a private HOME but keep that cache so the
 # npm install happens once per machine, not once per test.
 os.environ.setdefault(toolchain.CACHE_ENV, str(toolchain.cache_dir()))

@@ -17,25 +17,20 @@ import pytest
 from mosaic_tui import devnet
 from tests.reliability import world as world_module
 
-_FIGURES: list[str] = []
+FIGURE = "reliability figure"  # the key of a figure in its test report's user_properties
 
 
-def record_figure(where: str, text: str) -> None:
-    line = f"{where}: {text}"
-    print(line)
-    _FIGURES.append(line)
+def record_figure(where: str, text: str, node: Any = None) -> None:
+    print(f"{where}: {text}")
+    if node is not None:
+        # Carried by the test's report, so the figure reaches the summary from an xdist worker too
+        # (tests/conftest.py writes the section).
+        node.user_properties.append((FIGURE, f"{where}: {text}"))
 
 
 @pytest.fixture
 def figure(request: pytest.FixtureRequest) -> Callable[[str], None]:
-    return lambda text: record_figure(request.node.name, text)
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _FIGURES:
-        terminalreporter.section("reliability figures")
-        for line in _FIGURES:
-            terminalreporter.write_line(line)
+    return lambda text: record_figure(request.node.name, text, request.node)
 
 
 @pytest.fixture

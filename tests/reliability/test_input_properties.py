@@ -36,13 +36,14 @@ SECRET = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"  # a
 TRIED: Counter[str] = Counter()  # examples per kind of input, accepted or refused
 
 
-@pytest.fixture(scope="module", autouse=True)
-def report_counts() -> Iterator[None]:
+@pytest.fixture(autouse=True)
+def report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
+    # The module's totals so far, after each test: the summary keeps the last (the whole module's).
     yield
     refused = sum(count for kind, count in TRIED.items() if kind.endswith("refused"))
     record_figure("test_input_properties", f"{sum(TRIED.values())} generated inputs ({refused} refused), "
                   "no exception other than InputError/InputErrors: "
-                  + ", ".join(f"{count} {kind}" for kind, count in sorted(TRIED.items())))
+                  + ", ".join(f"{count} {kind}" for kind, count in sorted(TRIED.items())), request.node)
 
 
 def base_plan() -> dict[str, Any]:
