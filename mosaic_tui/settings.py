@@ -84,7 +84,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("MOSAIC_TUI_VALIDATOR_AUXILIARY_KEY", "`validator stake`: its auxiliary key reference", checked=False),
     Setting("MOSAIC_TUI_CRASH_AFTER_STEP", "test hook: kill the run after this step", checked=False),
     Setting("MOSAIC_TUI_CRASH_AFTER_WRITE", "test hook: kill the run after this journal write", checked=False),
-    Setting("MOSAIC_TUI_VALIDATOR_CRASH", "test hook: kill a validator node at this point", checked=False),
+    Setting("MOSAIC_TUI_VALIDATOR_CRASH", "test hook: kill a validator node after its k-th ledger write, or after the first that journals a transaction (pending)", checked=False),
 )}
 _FAMILIES = ("MOSAIC_TUI_PASSPHRASE_",)  # one variable per keystore: MOSAIC_TUI_PASSPHRASE_<NAME>
 

@@ -43,6 +43,7 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.writes = 0  # in this process
+        self._new_pending = False  # a transaction added since the last write
         self._lock_file: Any = None
         self.data: dict[str, Any] = {"version": LEDGER_VERSION, "votes": {}, "max_target": {},
                                      "origin_votes": {}, "pending": []}
@@ -80,8 +81,11 @@ class Ledger:
         atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode(), secret=True)
         _writes += 1
         self.writes += 1
+        # Test hook: a number k kills the node right after its k-th write; "pending" right after the first write
+        # that journals a transaction, before its broadcast.
         crash = os.environ.get(CRASH_ENV)
-        if crash and crash.isdigit() and _writes == int(crash):
+        new_pending, self._new_pending = self._new_pending, False
+        if crash and ((crash.isdigit() and _writes == int(crash)) or (crash == "pending" and new_pending)):
             os.kill(os.getpid(), signal.SIGKILL)
 
     # -- checkpoint votes (PollingPlace) -------------------------------------------------------------
@@ -126,6 +130,7 @@ class Ledger:
     def add_pending(self, chain: str, sender: str, nonce: int, tx_hash: str, raw: str, purpose: str) -> None:
         self.data["pending"].append({"chain": chain, "sender": sender, "nonce": nonce, "hash": tx_hash,
                                      "raw": raw, "purpose": purpose, "at": time.time()})
+        self._new_pending = True
 
     def drop_pending(self, tx_hash: str) -> None:
         self.data["pending"] = [p for p in self.data["pending"] if p["hash"] != tx_hash]
