@@ -2,7 +2,7 @@
 real anvil nodes: small block gas limits on both chains force Stake's genesis into chunks and K0's
 activation on the auxiliary chain into parts, and the deployment still completes and verifies.
 
-The 256-validator run with the default gas limits is a benchmark (benchmarks/deploy_latency.py
+The 256-validator run with the default gas limits is a benchmark (benchmarks/scale_deploy.py
 --sizes 256); this one keeps the chunked paths in the default suite at 40 validators.
 Before the change the same run stops in the preflight: "40 validators need about 7,750,000 gas in
 Stake.initialize, more than the origin block gas limit of 4,000,000".
