@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +52,22 @@ def test_state_root_is_the_one_anvil_computes() -> None:
         sender = "0x" + "77" * 20
         devnet.rpc_call(node.rpc_url, "anvil_impersonateAccount", [sender])
         devnet.rpc_call(node.rpc_url, "anvil_setBalance", [sender, hex(10**20)])
+        hashes = []
         for index in range(20):  # slots 0..index and a value transfer: branches, extensions and leaves
             init = "".join(f"60{(v + 1) % 256:02x}60{v:02x}55" for v in range(index + 1)) + "60006000f3"
-            devnet.rpc_call(node.rpc_url, "eth_sendTransaction", [{"from": sender, "data": "0x" + init,
-                                                                   "gas": hex(2_000_000), "gasPrice": "0x0"}])
-            devnet.rpc_call(node.rpc_url, "eth_sendTransaction", [{"from": sender, "to": f"0x{index + 1:040x}",
-                                                                   "value": hex(index + 1), "gasPrice": "0x0"}])
-        accounts = genesis._dumped_accounts(devnet.rpc_call(node.rpc_url, "anvil_dumpState", [], timeout=30))
+            hashes.append(devnet.rpc_call(node.rpc_url, "eth_sendTransaction", [{
+                "from": sender, "data": "0x" + init, "gas": hex(2_000_000), "gasPrice": "0x0"}]))
+            hashes.append(devnet.rpc_call(node.rpc_url, "eth_sendTransaction", [{
+                "from": sender, "to": f"0x{index + 1:040x}", "value": hex(index + 1), "gasPrice": "0x0"}]))
+        # The dump and the block must describe the same state: every transaction mined, no block in between
+        # (on a busy machine the last one could still be on its way into a block).
+        deadline = time.monotonic() + 30
+        while not all(devnet.rpc_call(node.rpc_url, "eth_getTransactionReceipt", [h]) for h in hashes):
+            assert time.monotonic() < deadline, "anvil never mined the test's transactions"
+            time.sleep(0.1)
         latest = devnet.rpc_call(node.rpc_url, "eth_getBlockByNumber", ["latest", False])
+        accounts = genesis._dumped_accounts(devnet.rpc_call(node.rpc_url, "anvil_dumpState", [], timeout=30))
+        assert devnet.rpc_call(node.rpc_url, "eth_getBlockByNumber", ["latest", False])["hash"] == latest["hash"]
     finally:
         node.stop()
     assert "0x" + genesis.state_root(accounts).hex() == latest["stateRoot"]
