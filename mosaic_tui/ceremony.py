@@ -18,12 +18,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mosaic_tui import units
 from mosaic_tui.errors import InputError, InputErrors
 from mosaic_tui.plan import Plan, format_deadline, parse_deadline
 from mosaic_tui.tomlio import write_toml
+
+if TYPE_CHECKING:
+    from mosaic_tui.deployment import Deployment
 
 CEREMONY_FILE = "ceremony.toml"
 CEREMONY_VERSION = 1
@@ -86,15 +89,15 @@ def ceremony_document(plan: Plan, outputs: Mapping[str, Any], deployer: str, non
     return document
 
 
-def write_ceremony(ctx: Any) -> Path:
+def write_ceremony(ctx: Deployment) -> Path:
     """Written at the start of step 2 by the coordinator's run (again on every run: the deadline may move)."""
-    nonces = {}
+    nonces, senders = {}, {}
     for key, action in (("origin_core", "1.deploy_origin_core"), ("ost_gateway", "1.deploy_ost_gateway")):
         entry = ctx.journal.entry(action)
-        if entry is None or entry.nonce is None:
+        if entry is None or entry.nonce is None or entry.sender is None:
             raise InputError(CEREMONY_FILE, f"the journal has no transaction for {action}; finish step 1 first.")
-        nonces[key] = entry.nonce
-    deployer = ctx.journal.entry("1.deploy_origin_core").sender
+        nonces[key], senders[key] = entry.nonce, entry.sender
+    deployer = senders["origin_core"]
     outputs = ctx.journal.outputs()
     path = ceremony_path(ctx.plan, ctx.plan_path)
     return write_toml(path, ceremony_document(ctx.plan, outputs, deployer, nonces), header=(

@@ -7,7 +7,7 @@ A first-time operator with real money on the line needs to hear "validators[2].o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mosaic_tui import units
 from mosaic_tui.errors import InputError, MosaicError
@@ -19,6 +19,9 @@ from mosaic_tui.steps.common import (
     origin_gas_limit,
     ost_address,
 )
+
+if TYPE_CHECKING:
+    from mosaic_tui.deployment import Deployment
 
 
 @dataclass
@@ -46,7 +49,7 @@ class PreflightReport:
         return sum(cost.wei for cost in self.costs)
 
 
-def _origin_reachable(ctx: Any) -> tuple[int, int]:
+def _origin_reachable(ctx: Deployment) -> tuple[int, int]:
     """Chain id and block number, each failure a sentence about origin.rpc (short wait: no retry here)."""
     import requests
 
@@ -129,7 +132,7 @@ def devnet_refusal(plan: Any, directory: Any = None) -> str | None:
     return None
 
 
-def _credentials_problems(ctx: Any, add: Any) -> None:
+def _credentials_problems(ctx: Deployment, add: Any) -> None:
     """An RPC URL with credentials in it makes the plan file a secret: readable by its owner only."""
     import stat
 
@@ -145,7 +148,7 @@ def _credentials_problems(ctx: Any, add: Any) -> None:
                        f"chmod 600 {ctx.plan_path} first.")
 
 
-def _ost_problems(ctx: Any, add: Any) -> None:
+def _ost_problems(ctx: Deployment, add: Any) -> None:
     if ctx.plan.deploys_ost:
         return
     address = ost_address(ctx)
@@ -161,7 +164,7 @@ def _ost_problems(ctx: Any, add: Any) -> None:
         add("origin.ost", f"the contract at {address} does not answer ERC20 calls (totalSupply, balanceOf).")
 
 
-def _fee_per_gas(ctx: Any) -> tuple[int, str]:
+def _fee_per_gas(ctx: Deployment) -> tuple[int, str]:
     """The fee per gas the deployment is priced at: the plan's ceiling when it has one (no transaction
     ever pays more), else what the node asks now; and where that figure comes from."""
     from mosaic_tui.chain.sender import FeePolicy, read_fees
@@ -173,7 +176,7 @@ def _fee_per_gas(ctx: Any) -> tuple[int, str]:
     return int(fees.get("maxFeePerGas", fees.get("gasPrice", 0))), f"the node now (tip from {source})"
 
 
-def _costs(ctx: Any, fee: int) -> list[StepCost]:
+def _costs(ctx: Deployment, fee: int) -> list[StepCost]:
     """What each step still to run costs the deployer (its own `INFO.gas`), and the validators' own part."""
     from mosaic_tui.steps import described
 
@@ -192,7 +195,7 @@ def _costs(ctx: Any, fee: int) -> list[StepCost]:
     return costs
 
 
-def run_preflight(ctx: Any) -> PreflightReport:
+def run_preflight(ctx: Deployment) -> PreflightReport:
     """All checks of step 0 (docs/design.md). Raises InputErrors only for an unreachable origin; else fills `problems`."""
     plan = ctx.plan
     problems: list[InputError] = list(plan.problems())
@@ -245,7 +248,7 @@ def run_preflight(ctx: Any) -> PreflightReport:
     return report
 
 
-def _external_lines(ctx: Any) -> list[str]:
+def _external_lines(ctx: Deployment) -> list[str]:
     """Validators who sign their own stake: who they are and what the chain shows of them so far."""
     plan = ctx.plan
     lines = []
@@ -270,7 +273,7 @@ def _external_lines(ctx: Any) -> list[str]:
     return lines
 
 
-def _open_signers(ctx: Any, add: Any) -> dict[str, Any]:
+def _open_signers(ctx: Deployment, add: Any) -> dict[str, Any]:
     roles = ["deployer", "proposer"] + [f"validator:{i}" for i, v in enumerate(ctx.plan.validators)
                                         if v.origin_key is None or not v.origin_key.is_external]
     opened: dict[str, Any] = {}
@@ -289,7 +292,7 @@ def _open_signers(ctx: Any, add: Any) -> dict[str, Any]:
     return opened
 
 
-def _auxiliary_keys(ctx: Any, add: Any) -> None:
+def _auxiliary_keys(ctx: Deployment, add: Any) -> None:
     """Each validator's auxiliary key opens and is the key of its auxiliary_address: the validator votes
     with it once the chain runs, and a key that fails then has locked its stake for nothing."""
     from mosaic_tui import keys
@@ -308,7 +311,7 @@ def _auxiliary_keys(ctx: Any, add: Any) -> None:
                             f"{validator.auxiliary_address}.")
 
 
-def _proposer_matches_the_journal(ctx: Any, address: str, add: Any) -> None:
+def _proposer_matches_the_journal(ctx: Deployment, address: str, add: Any) -> None:
     """Once step 2 named the initial proposer (the beneficiary of the deployer's gateway stake) or step 3
     wrote it into the genesis, its key may not change: the base coin and the bootstrap rights are its."""
     outputs = ctx.journal.outputs()
@@ -333,7 +336,7 @@ def _signed_by(entry: Any, sender: str) -> bool:
         return False
 
 
-def _deployer_matches_the_journal(ctx: Any, address: str, add: Any) -> None:
+def _deployer_matches_the_journal(ctx: Deployment, address: str, add: Any) -> None:
     """A changed origin.deployer reference must still open the account that sent the deployer's transactions."""
     for entry in ctx.journal.entries():
         deployer_action = entry.action_id.startswith(("0.", "1.")) or entry.action_id in (
@@ -345,7 +348,7 @@ def _deployer_matches_the_journal(ctx: Any, address: str, add: Any) -> None:
             return
 
 
-def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> None:
+def _balance_problems(ctx: Deployment, signers: dict[str, Any], fee: int, add: Any) -> None:
     """What each account still has to pay: a resumed run must not ask for OST a stake already took."""
     plan, token = ctx.plan, ost_address(ctx)
 
@@ -383,7 +386,7 @@ def _balance_problems(ctx: Any, signers: dict[str, Any], fee: int, add: Any) -> 
         return  # the OST problem is already reported by _ost_problems
 
 
-def _registered_in_chunks(ctx: Any) -> set[int]:
+def _registered_in_chunks(ctx: Deployment) -> set[int]:
     """Validators whose Stake.registerValidators chunk is confirmed: their stake is already pulled."""
     chunks = genesis_chunks(len(ctx.plan.validators), origin_gas_limit(ctx))
     done: set[int] = set()
@@ -395,7 +398,7 @@ def _registered_in_chunks(ctx: Any) -> set[int]:
     return done
 
 
-def _gas_limit_problems(ctx: Any, add: Any) -> None:
+def _gas_limit_problems(ctx: Deployment, add: Any) -> None:
     """What does not fit is split over several blocks (Stake genesis chunks, K0 activated in parts); only a
     validator count past what even that allows is refused, naming the largest count these limits take."""
     plan, count = ctx.plan, len(ctx.plan.validators)
@@ -430,7 +433,7 @@ ACCOUNT_PROOF_NODES, STORAGE_PROOF_NODES, PROOF_NODE_GAS = 10, 8, 20_000
 STEP4_GAS = {"prove_origin_core": 150_000, "prove_gateway": 150_000, "mint": 220_000, "prove_block_opening": 200_000}
 
 
-def _auxiliary_problems(ctx: Any, signers: dict[str, Any], add: Any) -> None:
+def _auxiliary_problems(ctx: Deployment, signers: dict[str, Any], add: Any) -> None:
     """What steps 3-5 need from the plan, checked before the first origin transaction: the contracts'
     rules on the core identifier, the chain ids, and every auxiliary transaction of step 4 within a block
     (the auxiliary contracts themselves are built into the genesis, see _genesis_trial)."""
@@ -457,7 +460,7 @@ def _auxiliary_problems(ctx: Any, signers: dict[str, Any], add: Any) -> None:
                                    f"gas; set it to at least {max(over.values()):,}.")
 
 
-def _genesis_trial(ctx: Any, proposer: Any, add: Any) -> None:
+def _genesis_trial(ctx: Deployment, proposer: Any, add: Any) -> None:
     """Step 3 runs the six auxiliary constructors into the genesis; run them now, on a throwaway chain,
     with the plan's values and stand-ins for what steps 1-2 will produce, so that any rule of theirs the
     plan breaks is found before a stake is locked (genesis.build_system_state, exactly as step 3 runs it)."""

@@ -20,12 +20,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from mosaic_tui import events as ev
 from mosaic_tui.chain.sender import Decoded, Inflight, Signed, TxRejected, TxSender, decode_raw
 from mosaic_tui.errors import StepFailed
 from mosaic_tui.journal import ActionEntry, Journal
+
+if TYPE_CHECKING:
+    from mosaic_tui.deployment import Deployment
 
 POLL_INTERVAL = 0.05
 RECEIPT_TIMEOUT = 600.0
@@ -173,7 +176,7 @@ class _Prepared:
 
 
 class Runner:
-    def __init__(self, ctx: Any, journal: Journal, sender: TxSender, emit: Callable[[ev.Event], None],
+    def __init__(self, ctx: Deployment, journal: Journal, sender: TxSender, emit: Callable[[ev.Event], None],
                  *, max_inflight: int | None = None, should_stop: Callable[[], bool] = lambda: False) -> None:
         self.ctx = ctx
         self.journal = journal

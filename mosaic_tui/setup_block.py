@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mosaic_tui import events as ev
 from mosaic_tui.chain import proofs
@@ -26,6 +26,9 @@ from mosaic_tui.chain.rpc import node_error_sentence, patience
 from mosaic_tui.errors import StepFailed
 from mosaic_tui.plan import FINALIZED
 from mosaic_tui.steps.common import OPEN_KERNEL_HASH_SLOT, STAKED_MESSAGES_SLOT
+
+if TYPE_CHECKING:
+    from mosaic_tui.deployment import Deployment
 
 ACTION = "2.setup_block"  # names the work in failures; it is the finish of step 2, not a transaction
 POLL = 0.5
@@ -73,7 +76,7 @@ def kept_proofs(outputs: Mapping[str, Any]) -> KeptProofs | None:
 # --- deriving, confirming and proving the set-up block -----------------------------------------------
 
 
-def settle(ctx: Any) -> dict[str, Any]:
+def settle(ctx: Deployment) -> dict[str, Any]:
     """Step 2's outputs: the set-up block once confirmed (derived again after a reorg), its proofs."""
     for _ in range(MAX_REDERIVATIONS):
         number = _derive_number(ctx)
@@ -94,18 +97,18 @@ def settle(ctx: Any) -> dict[str, Any]:
                                   "row; wait until the chain is stable and run again")
 
 
-def _gateway_stakes(ctx: Any) -> list[dict[str, Any]]:
+def _gateway_stakes(ctx: Deployment) -> list[dict[str, Any]]:
     """Every gateway stake of step 2: ours from their receipts, external validators' as found on chain."""
     entries = _step_entries(ctx)
     stakes = [dict(e.outputs["_stake"]) for e in sorted(entries, key=lambda e: e.action_id) if "_stake" in e.outputs]
     return stakes + [dict(s) for e in entries for s in e.outputs.get("_stakes", [])]
 
 
-def _step_entries(ctx: Any) -> list[Any]:
+def _step_entries(ctx: Deployment) -> list[Any]:
     return [e for e in ctx.journal.entries() if e.action_id.startswith("2.") and e.action_id != ACTION]
 
 
-def _rpc(ctx: Any, what: str, method: str, params: Sequence[Any]) -> Any:
+def _rpc(ctx: Deployment, what: str, method: str, params: Sequence[Any]) -> Any:
     """One origin call through the retry policy; the node's error answer becomes a sentence."""
     origin = ctx.origin
     reply = origin.call(what, lambda: origin.w3.provider.make_request(method, list(params)))
@@ -115,18 +118,18 @@ def _rpc(ctx: Any, what: str, method: str, params: Sequence[Any]) -> Any:
     return reply["result"]
 
 
-def _block(ctx: Any, tag: int | str) -> dict[str, Any]:
+def _block(ctx: Deployment, tag: int | str) -> dict[str, Any]:
     block = _rpc(ctx, "reading a block", "eth_getBlockByNumber", [hex(tag) if isinstance(tag, int) else tag, False])
     if block is None:
         raise StepFailed("2", ACTION, f"the origin node has no block {tag}")
     return dict(block)
 
 
-def _head(ctx: Any) -> int:
+def _head(ctx: Deployment) -> int:
     return int(_rpc(ctx, "reading the block number", "eth_blockNumber", []), 16)
 
 
-def _derive_number(ctx: Any) -> int:
+def _derive_number(ctx: Deployment) -> int:
     """The block holding the last of step 2's transactions, from receipts read now (a reorg moves them)."""
     entries = _step_entries(ctx)
     # Every origin transaction so far: a reorg deep enough to take step 1's (or the devnet funding's) out
@@ -139,7 +142,7 @@ def _derive_number(ctx: Any) -> int:
     return max(int(receipts[e.action_id]["blockNumber"], 16) for e in entries)
 
 
-def _receipt_now(ctx: Any, entry: Any) -> dict[str, Any] | None:
+def _receipt_now(ctx: Deployment, entry: Any) -> dict[str, Any] | None:
     for tx_hash in (entry.tx_hash, *entry.earlier_tx_hashes):
         receipt = _rpc(ctx, "reading a receipt", "eth_getTransactionReceipt", [tx_hash])
         if receipt is not None and int(receipt["status"], 16) == 1:
@@ -147,7 +150,7 @@ def _receipt_now(ctx: Any, entry: Any) -> dict[str, Any] | None:
     return None
 
 
-def _current_receipts(ctx: Any, entries: list[Any]) -> dict[str, dict[str, Any]]:
+def _current_receipts(ctx: Deployment, entries: list[Any]) -> dict[str, dict[str, Any]]:
     """The canonical receipts of journalled transactions. Those a reorg removed are sent again, byte for
     byte, one original block at a time: a call mined before the contract it calls exists succeeds as a
     no-op, so the order of the blocks they were first mined in is kept."""
@@ -183,12 +186,12 @@ def _rebroadcast(origin: Any, raw_tx: str) -> None:
                 lambda: origin.w3.provider.make_request("eth_sendRawTransaction", [raw_tx]))
 
 
-def _needed(ctx: Any) -> int | str:
+def _needed(ctx: Deployment) -> int | str:
     needed: int | str = ctx.plan.confirmations
     return needed
 
 
-def _wait_confirmed(ctx: Any, number: int, block_hash: str) -> dict[str, Any] | None:
+def _wait_confirmed(ctx: Deployment, number: int, block_hash: str) -> dict[str, Any] | None:
     """Wait until block `number` is deep enough; its header then, or None if a reorg replaced it."""
     needed = _needed(ctx)
     head, moved = -1, time.monotonic()
@@ -220,7 +223,7 @@ def _wait_confirmed(ctx: Any, number: int, block_hash: str) -> dict[str, Any] | 
         time.sleep(POLL)
 
 
-def finality_problem(ctx: Any) -> str | None:
+def finality_problem(ctx: Deployment) -> str | None:
     """Before anything is sent: a plan waiting for "finalized" needs a node that reports finalized blocks,
     or the deployment would stop after step 2 had spent its fees."""
     if _needed(ctx) != FINALIZED:
@@ -237,7 +240,7 @@ def finality_problem(ctx: Any) -> str | None:
     return None
 
 
-def _finalized(ctx: Any) -> int:
+def _finalized(ctx: Deployment) -> int:
     origin = ctx.origin
     reply = origin.call("reading the finalized block",
                         lambda: origin.w3.provider.make_request("eth_getBlockByNumber", ["finalized", False]))
@@ -248,7 +251,7 @@ def _finalized(ctx: Any) -> int:
     return int(reply["result"]["number"], 16)
 
 
-def _eta(ctx: Any, number: int, block: Mapping[str, Any], head: int, blocks_to_go: int) -> str:
+def _eta(ctx: Deployment, number: int, block: Mapping[str, Any], head: int, blocks_to_go: int) -> str:
     """How long `blocks_to_go` more blocks take at the pace the chain has kept since the set-up block."""
     seconds_per_block = 12.0
     if head > number:
@@ -261,7 +264,7 @@ def _eta(ctx: Any, number: int, block: Mapping[str, Any], head: int, blocks_to_g
     return f"{round(seconds / 60)} min"
 
 
-def _tell(ctx: Any, text: str, *, force: bool = False) -> None:
+def _tell(ctx: Deployment, text: str, *, force: bool = False) -> None:
     """A Waiting event of step 2 (the wizard's step page and the CLI show it): when the count changes,
     at most once a second, and at least every TELL_EVERY seconds."""
     now = time.monotonic()
@@ -278,7 +281,7 @@ def _tell(ctx: Any, text: str, *, force: bool = False) -> None:
         ctx.on_wait(text)
 
 
-def _fetch_proofs(ctx: Any, block: Mapping[str, Any]) -> KeptProofs | None:
+def _fetch_proofs(ctx: Deployment, block: Mapping[str, Any]) -> KeptProofs | None:
     """Every proof steps 3-4 need, at the confirmed block, checked against its state root."""
     from mosaic_tui.metablock import genesis_kernel
 
@@ -312,13 +315,13 @@ def _fetch_proofs(ctx: Any, block: Mapping[str, Any]) -> KeptProofs | None:
 # --- on resume ---------------------------------------------------------------------------------------
 
 
-def still_canonical(ctx: Any) -> bool:
+def still_canonical(ctx: Deployment) -> bool:
     """Whether the origin chain still has the set-up block at its number."""
     number = ctx.outputs.setup_block_number
     return str(_block(ctx, number)["hash"]).lower() == ctx.outputs.setup_block_hash.lower()
 
 
-def anchored(ctx: Any) -> bool:
+def anchored(ctx: Deployment) -> bool:
     """Whether step 3 has built the auxiliary chain on the set-up block (a transaction sent or its node
     started on the genesis that holds the block)."""
     return any(e.action_id.startswith("3.") and (e.has_transaction or e.action_id == "3.start_node"
@@ -326,7 +329,7 @@ def anchored(ctx: Any) -> bool:
                for e in ctx.journal.entries())
 
 
-def step_2_reorged(ctx: Any, removed: int) -> None:
+def step_2_reorged(ctx: Deployment, removed: int) -> None:
     """A reorg took some of step 2's transactions off the origin chain, so the set-up block is gone too.
     Before the auxiliary chain is anchored step 2 runs again (its transactions adopted or sent again byte
     for byte) and the set-up block is derived again; afterwards the run stops."""
@@ -336,7 +339,7 @@ def step_2_reorged(ctx: Any, removed: int) -> None:
                "sent again (the same signed bytes) and the set-up block is derived again", force=True)
 
 
-def check_before_auxiliary(ctx: Any) -> None:
+def check_before_auxiliary(ctx: Deployment) -> None:
     """Before step 3 builds on the set-up block (and on every resume of it): it must still be canonical.
     Until the auxiliary chain exists it is derived again; afterwards a replaced anchor is fatal."""
     if still_canonical(ctx):
@@ -349,13 +352,13 @@ def check_before_auxiliary(ctx: Any) -> None:
             ctx.journal.set_step_output("2", key, value)
 
 
-def check_before_initialize(ctx: Any) -> None:
+def check_before_initialize(ctx: Deployment) -> None:
     """Step 4 proves against the set-up block's state root: the anchor must still be canonical."""
     if not still_canonical(ctx):
         raise _replaced("4", ctx)
 
 
-def _replaced(step: str, ctx: Any) -> StepFailed:
+def _replaced(step: str, ctx: Deployment) -> StepFailed:
     return StepFailed(step, "setup_block", (
         f"the set-up block {ctx.out('setup_block_number')} is no longer on the "
         "origin chain: a reorg deeper than origin.confirmations replaced it after the auxiliary chain was anchored "

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mosaic_tui.errors import MosaicError
+
+if TYPE_CHECKING:
+    from mosaic_tui.deployment import Deployment
 
 ROLE_NAMES = {"deployer": "deployer", "proposer": "initial proposer"}
 
@@ -99,7 +102,7 @@ def run_steps(prepared: Any, emit: Callable[[Any], None], *, should_stop: Callab
     return True
 
 
-def _start_devnet_validators(ctx: Any) -> None:
+def _start_devnet_validators(ctx: Deployment) -> None:
     """On a devnet the wizard, like `deploy --devnet`, leaves a validator node per validator running."""
     from mosaic_tui import devnet
     from mosaic_tui.validator.launch import start_devnet_validators, validators_wanted
