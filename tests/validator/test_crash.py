@@ -132,6 +132,50 @@ def by_hight_items(mapping: dict[Any, Any]) -> list[tuple[Any, Any]]:
     return [(key, value) for key, value in mapping.items() if len(value) > 1]
 
 
+def test_a_node_rides_out_ten_seconds_without_its_auxiliary_rpc(world: ValidatorWorld, tmp_path: Path) -> None:
+    """The node's auxiliary RPC goes through a TCP proxy of ours that resets every connection for 10 s (a node
+    restarting, a load balancer dropping it): the node says it retries, stays up, and votes again once the
+    RPC is back; nothing is signed twice (the test above checks the ledger's rule on every vote sent)."""
+    from urllib.parse import urlparse
+
+    from tests.reliability.proxy import FaultyProxy
+
+    plan = load_plan(world.plan_path)
+    victim = plan.validators[VICTIM]
+    world.stop(VICTIM)
+    proxy = FaultyProxy(urlparse(world.deployed["auxiliary"]["rpc"]).port or 0).start()
+    env_file = tmp_path / "through-proxy.env"
+    env_file.write_text("".join(
+        f"MOSAIC_AUXILIARY_ENDPOINT={proxy.url}\n" if line.startswith("MOSAIC_AUXILIARY_ENDPOINT=") else line + "\n"
+        for line in (world.out / export.env_file_name(plan, VICTIM)).read_text().splitlines()))
+    env_file.chmod(0o600)
+    log = tmp_path / "outage.log"
+    place = world.polling_place
+    core = bytes.fromhex(plan.core_identifier[2:])
+
+    def last_vote() -> int:
+        return int(place.functions.lastTargetHeight(core, victim.auxiliary_address).call())
+
+    process = start_node(world, env_file, log, crash_after=None)
+    try:
+        before = last_vote()
+        wait_for(lambda: last_vote() > before, 120, "the node to vote through the proxy")
+        proxy.cut()
+        time.sleep(10)
+        assert process.poll() is None, log.read_text()  # still running
+        assert proxy.refused > 0
+        proxy.restore()
+        during = last_vote()
+        wait_for(lambda: last_vote() > during, 120, "the node to vote again once its RPC is back")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        proxy.stop()
+    text = log.read_text()
+    assert f"the auxiliary RPC {proxy.url} is not answering" in text and "retrying" in text, text
+    assert "stopped cleanly" in text and "Traceback" not in text
+
+
 def test_a_devnet_node_stops_itself_once_its_chains_are_gone(world: ValidatorWorld) -> None:
     """Nodes outlive chains stopped without `devnet down` (a test fixture that stops only the anvil
     nodes): a devnet's node notices and exits instead of retrying for ever."""
