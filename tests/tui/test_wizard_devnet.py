@@ -158,3 +158,26 @@ async def test_back_and_next_move_between_the_pages_and_keep_the_answers(wizard_
         assert isinstance(app.screen, ReviewScreen)
         await pilot.press("ctrl+q")
         await pilot.click("#keep")
+
+
+async def test_the_wizard_leaves_a_validator_node_per_validator_running_on_its_devnet(
+        wizard_devnet: Devnet, monkeypatch: Any) -> None:
+    """Like `deploy --devnet`, the wizard's devnet deployment ends with one `validator run` per validator,
+    recorded in the devnet folder (so `devnet down` stops them; the fixture does), and they vote."""
+    from mosaic_tui import devnet
+
+    monkeypatch.delenv(devnet.VALIDATORS_OFF_ENV, raising=False)  # the suite turns the nodes off elsewhere
+    messages: list[Any] = []
+    app = wizard_devnet.app()
+    async with app.run_test(size=(100, 32), message_hook=messages.append) as pilot:
+        await walk_to_review(app, pilot, messages)
+        await pilot.press("ctrl+n")  # Deploy
+        await wait_for(pilot, lambda: app.session.finished or app.session.failure, timeout=180, what="the deployment")
+        assert app.session.failure is None, app.session.failure
+        nodes = devnet.load_validators(wizard_devnet.directory)
+        assert sorted(nodes) == ["validator-0", "validator-1", "validator-2"]
+        assert all(node.is_ours() for node in nodes.values())
+        await wait_for(pilot, lambda: all("vote auxiliary: voted" in open(node.log_path).read()  # noqa: SIM115
+                                          for node in nodes.values()), timeout=120, what="every node's first vote")
+        await pilot.press("ctrl+q")
+        await pilot.click("#keep")
