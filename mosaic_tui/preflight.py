@@ -191,7 +191,7 @@ def _costs(ctx: Deployment, fee: int) -> list[StepCost]:
     if not ctx.journal.is_step_done("2"):
         validators = len(plan.validators) * VALIDATOR_ORIGIN_GAS
         costs.append(StepCost("2", "Staking (validators, each pays its own)", validators, validators * fee))
-    costs.append(StepCost("3-4", "Auxiliary chain (no ETH: the proposer pays base coin from the genesis)", 0, 0))
+    costs.append(StepCost("3-4", "Auxiliary chain (no ETH: base coin from the genesis)", 0, 0))
     return costs
 
 

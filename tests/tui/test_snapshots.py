@@ -123,7 +123,7 @@ def review_passed() -> tuple[MosaicApp, Any]:
             StepCost("1", "Origin contracts", 4_100_000, 4_100_000 * fee),
             StepCost("2", "Staking (deployer)", 910_000, 910_000 * fee),
             StepCost("2", "Staking (validators, each pays its own)", 1_200_000, 1_200_000 * fee),
-            StepCost("3-4", "Auxiliary chain (zero gas price during the bootstrap)", 0, 0)])
+            StepCost("3-4", "Auxiliary chain (no ETH: base coin from the genesis)", 0, 0)])
         app.refresh_page("review")
         await settle(pilot, lambda: True)
     return app, run
