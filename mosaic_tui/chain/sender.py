@@ -36,7 +36,8 @@ class TxRejected(MosaicError):
 
 @dataclass(frozen=True)
 class FeePolicy:
-    """The plan's ceiling on one chain (SPEC: fees on origin) and when a stuck transaction is replaced."""
+    """The plan's ceiling on one chain (`origin.max_fee_per_gas`, `origin.max_priority_fee_per_gas`) and when a
+    stuck transaction is replaced (`origin.replace_after_blocks`)."""
 
     max_fee_per_gas: int | None = None
     max_priority_fee_per_gas: int | None = None
