@@ -72,6 +72,31 @@ def test_a_reorg_after_step_2_is_noticed_and_the_set_up_block_derived_again(
         assert int(devnet.rpc_call(node.rpc_url, "eth_getTransactionCount", [sender, "latest"]), 16) == len(sent)
 
 
+def test_a_set_up_block_replaced_by_one_with_the_same_transactions_at_the_same_height_is_derived_again(
+        anvil_factory: Any, devnet_nodes: None, tmp_path: Path) -> None:
+    """The reorg where step 2's receipts stay put: the set-up block is replaced by a block at the same height
+    holding the same transactions (anvil_reorg with them), so every receipt keeps its block number and only
+    the block hash changes. The run notices, adopts the transactions again and takes the new block."""
+    node = anvil_factory(chain_id=devnet.ORIGIN_CHAIN_ID)
+    plan_path = devnet_plan(tmp_path, node)
+    first = run_deployment(plan_path, upto="staking").outputs
+    number = first["setup_block_number"]
+    journal = Journal.load(journal_path(plan_path))
+    in_block = [e for e in journal.entries() if e.receipt and e.receipt.block_number == number]
+    assert in_block
+    devnet.rpc_call(node.rpc_url, "anvil_reorg", [1, [[e.raw_tx, 0] for e in in_block]])
+    assert block_hash(node, number) != first["setup_block_hash"]
+    for entry in in_block:  # the same transactions, at the same height
+        assert int(devnet.rpc_call(node.rpc_url, "eth_getTransactionReceipt", [entry.tx_hash])["blockNumber"], 16) == number
+
+    deployed = run_deployment(plan_path)
+
+    outputs = deployed.outputs
+    assert (outputs["setup_block_number"], outputs["setup_block_hash"]) == (number, block_hash(node, number))
+    assert any("left the chain in a reorg" in w for w in deployed.waits())
+    assert deployed.failed_checks() == []
+
+
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_a_reorg_while_the_set_up_block_waits_for_confirmations(anvil_factory: Any, devnet_nodes: None,
                                                                 tmp_path: Path, depth: int) -> None:
