@@ -114,7 +114,7 @@ class PageFooter(Widget, can_focus=False):
             if entry.palette:
                 continue
             parts = self._entry_parts(entry)
-            size = sum(len(part.text) for part in parts)
+            size = sum(part.cell_length for part in parts)
             spans.append((column, column + size, entry))
             segments += parts
             column += size
@@ -124,7 +124,7 @@ class PageFooter(Widget, can_focus=False):
             # Docked on the right behind a thin bar, over the keys that do not fit.
             parts = [Segment("▏", self.get_component_rich_style("page-footer--bar")), *self._entry_parts(palette),
                      Segment(" ", blank)]
-            start = max(0, width - sum(len(part.text) for part in parts))
+            start = max(0, width - sum(part.cell_length for part in parts))
             spans = [(begin, min(end, start), entry) for begin, end, entry in spans if begin < start]
             line = Strip.join([line.crop_extend(0, start, blank), Strip(parts)])
             spans.append((start, width, palette))
