@@ -4,9 +4,9 @@ An error can quote what the operator typed, and what they typed can be a pasted 
 mnemonic, a passphrase or an RPC URL with an API key in it. `redact` removes anything of those
 shapes from a text:
 
-- 64 hex digits in a row (with or without 0x): a private key has exactly that shape. So does a
-  transaction or block hash, which is public; an error names the action instead (the journal
-  holds the hash), because a text cannot tell the two apart.
+- 64 hex digits or more in a row (with or without 0x): a private key has that shape, alone or run
+  into more hex digits. So does a transaction or block hash, which is public; an error names the
+  action instead (the journal holds the hash), because a text cannot tell the two apart.
 - 12 or more words in a row that are all BIP-39 words: a mnemonic.
 - every passphrase this process has read (`remember`), wherever it turns up.
 - in a URL: the user and password (`user:pass@`), every query value, and every path segment that
@@ -27,7 +27,8 @@ MNEMONIC_HIDDEN = "<hidden: a mnemonic>"
 PASSPHRASE_HIDDEN = "<hidden: a passphrase>"
 HIDDEN = "***"
 
-_HEX64 = re.compile(r"(?<![0-9a-fA-F])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9a-fA-F])", re.ASCII)
+# 64 hex digits or more: a key pasted next to more hex (an address after it, a stray digit before) is still a key.
+_HEX64 = re.compile(r"(?<![0-9a-fA-F])(?:0[xX])?[0-9a-fA-F]{64,}(?![0-9a-fA-F])", re.ASCII)
 _WORDS = re.compile(r"[A-Za-z]+(?:[\s,]+[A-Za-z]+)*")
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>`]+")
 _TOKEN_SEGMENT = re.compile(r"(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}", re.ASCII)

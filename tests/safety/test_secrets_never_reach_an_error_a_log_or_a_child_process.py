@@ -35,6 +35,20 @@ def test_the_hypothesis_failure_a_pasted_key_as_plan_version_is_not_echoed() -> 
     assert SECRET not in text.lower()
 
 
+@pytest.mark.parametrize("pasted", [SECRET + "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "ab" + SECRET,
+                                    SECRET + SECRET, "0x" + SECRET.upper() + "00"],
+                         ids=["key then an address", "hex then key", "two keys", "key then more hex"])
+def test_a_pasted_key_run_into_more_hex_digits_is_not_echoed(pasted: str) -> None:
+    """Hypothesis found this one too (seed 197971395808882493923741445057953097233): a key followed by an
+    address ('...3623180x5aAe...') is a run of 65 hex digits, which the 64-digit rule let through."""
+    plan = base_plan()
+    plan["plan_version"] = pasted
+    with pytest.raises(InputErrors) as refused:
+        plan_from_dict(plan)
+    text = str(refused.value)
+    assert "<hidden: 64 hex digits>" in text and SECRET not in text.lower(), text
+
+
 def test_one_redaction_hides_keys_mnemonics_passphrases_and_url_credentials_in_every_error_and_event() -> None:
     from mosaic_tui import redact as redaction
     from mosaic_tui.redact import redact
