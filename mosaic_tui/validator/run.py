@@ -20,7 +20,6 @@ def run(env_file: Path) -> int:
     from mosaic_tui.validator.node import ValidatorNode
 
     config = load_config(env_file)
-    os.environ.setdefault(PATIENCE_ENV, NODE_RPC_PATIENCE)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -29,10 +28,18 @@ def run(env_file: Path) -> int:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
-    node = ValidatorNode(config, log=log, stop=stop)
-    node.open()
+    # The node's own patience, for as long as it runs: a caller in the same process (the CLI's main called
+    # from Python, a test) must not inherit it.
+    unset = PATIENCE_ENV not in os.environ
+    os.environ.setdefault(PATIENCE_ENV, NODE_RPC_PATIENCE)
     try:
-        node.run()
+        node = ValidatorNode(config, log=log, stop=stop)
+        node.open()
+        try:
+            node.run()
+        finally:
+            node.close()
     finally:
-        node.close()
+        if unset:
+            os.environ.pop(PATIENCE_ENV, None)
     return 0

@@ -3,6 +3,7 @@ exit code 2, no traceback and nothing sent (no chain is even contacted: the URLs
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,6 @@ def test_a_key_for_another_account_is_refused_before_anything_is_sent(tmp_path: 
     assert cli.main(["validator", "run", str(env)]) == 2
     err = capsys.readouterr().err
     assert "MOSAIC_AUXILIARY_VALIDATOR_KEY_REF" in err and "not the validator's" in err
+    # The node's short RPC patience is its own: a run in this process leaves the environment as it was
+    # (it leaked into the next tests in the same process, and an engine run gave up after 10 s).
+    assert "MOSAIC_TUI_RPC_PATIENCE" not in os.environ
