@@ -43,8 +43,6 @@ _HEX = re.compile(r"0x(?:[0-9a-f]{2})*", re.ASCII)
 _writes_in_process = 0
 
 
-
-
 @dataclass(frozen=True)
 class Receipt:
     block_number: int

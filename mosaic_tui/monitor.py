@@ -383,6 +383,8 @@ class _ReaderPass:
         for row, index in unread:
             read = self.reads[index]
             read.add_to(again, self.accounts[row], block, _setter(self.columns[read.column], row))
+        # The values StatusReader did read count too, so a sentence says "failed for N of M reads" as the
+        # per-value round would.
         for read in self.reads:
             again.count(read.label, len(self.accounts))
         for _, index in unread:

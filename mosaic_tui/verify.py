@@ -6,6 +6,7 @@ plan and with our compiled artifacts.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -136,9 +137,14 @@ def run_checks(plan: Any, outputs: dict[str, Any], journal: Any = None) -> list[
 
     # Validators join later (a deposit on origin opens them into the next kernel) and none can leave: the
     # plan's set is the start of Stake's list with the plan's weights at K0, and everyone after it joined later.
+    @functools.cache
+    def staked() -> tuple[str, ...]:
+        """Stake's validators (auxiliary addresses), read once for the three checks that need them."""
+        return tuple(contract("origin", "Stake", "stake").functions.getValidatorAddresses().call())
+
     def stake_weights() -> tuple[bool, str]:
         stake = contract("origin", "Stake", "stake")
-        listed = list(stake.functions.getValidatorAddresses().call())
+        listed = list(staked())
         weights = [stake.functions.weight(0, a).call() for a in auxiliaries]
         joined = listed[len(auxiliaries):]
         later = all(stake.functions.weight(0, a).call() == 0 for a in joined)
@@ -151,7 +157,7 @@ def run_checks(plan: Any, outputs: dict[str, Any], journal: Any = None) -> list[
         validators, weights = contract("auxiliary", "PollingPlace", "polling_place").functions.getValidators().call()
         height = int(contract("auxiliary", "KernelGateway", "kernel_gateway").functions.activeKernelHeight().call())
         stake = contract("origin", "Stake", "stake").functions
-        expected = {a: w for a in stake.getValidatorAddresses().call() if (w := stake.weight(height, a).call())}
+        expected = {a: w for a in staked() if (w := stake.weight(height, a).call())}
         found = dict(zip(validators, weights, strict=True))
         ok = found == expected and all(found.get(a) == w for a, w in zip(auxiliaries, stakes, strict=True))
         return ok, (f"{len(validators)} validators with {'the' if ok else 'other than the'} weights Stake gives "
@@ -191,8 +197,7 @@ def run_checks(plan: Any, outputs: dict[str, Any], journal: Any = None) -> list[
         (ProposerSet follows PollingPlace's set once the engine finalises the change, so it may lag a join)."""
         proposers = contract("auxiliary", "ProposerSet", "proposer_set")
         listed = list(proposers.functions.getValidators().call())
-        staked = set(contract("origin", "Stake", "stake").functions.getValidatorAddresses().call())
-        ok = (bool(proposers.functions.handedOver().call()) and set(auxiliaries) <= set(listed) <= staked
+        ok = (bool(proposers.functions.handedOver().call()) and set(auxiliaries) <= set(listed) <= set(staked())
               and len(set(listed)) == len(listed))
         return ok, f"ProposerSet lists {len(listed)} proposers; initial proposer {'gone' if outputs['initial_proposer'] not in listed else 'still there'}"
 

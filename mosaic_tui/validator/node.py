@@ -520,7 +520,8 @@ class ValidatorNode:
         def gas_since(block_hash: bytes) -> int:
             return int(self.aux.call(aux_store.functions.accumulatedGas(block_hash))) - base
 
-        if gas_since(final) <= self._gas_limit:
+        over = gas_since(final)
+        if over <= self._gas_limit:
             return final, final_height
         logs = self.aux.read("reading finalised checkpoints", lambda: aux_store.events.CheckpointFinalised.get_logs(
             from_block=head_dynasty * epoch))
@@ -529,7 +530,7 @@ class ValidatorNode:
                             reverse=True)
         for height, block_hash in candidates:
             if gas_since(block_hash) <= self._gas_limit:
-                self.say("commit", f"auxiliary checkpoint {final_height} is {gas_since(final)} gas past the last "
+                self.say("commit", f"auxiliary checkpoint {final_height} is {over} gas past the last "
                                    f"meta-block, over OriginCore's limit of {self._gas_limit}: proposing checkpoint "
                                    f"{height} first", once=True)
                 return block_hash, height

@@ -6,6 +6,7 @@ received (in order), on what the tables show, on the journal, and that `verify` 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual.widgets import Button, DataTable
@@ -177,7 +178,7 @@ async def test_the_wizard_leaves_a_validator_node_per_validator_running_on_its_d
         nodes = devnet.load_validators(wizard_devnet.directory)
         assert sorted(nodes) == ["validator-0", "validator-1", "validator-2"]
         assert all(node.is_ours() for node in nodes.values())
-        await wait_for(pilot, lambda: all("vote auxiliary: voted" in open(node.log_path).read()  # noqa: SIM115
+        await wait_for(pilot, lambda: all("vote auxiliary: voted" in Path(node.log_path).read_text()
                                           for node in nodes.values()), timeout=120, what="every node's first vote")
         await pilot.press("ctrl+q")
         await pilot.click("#keep")

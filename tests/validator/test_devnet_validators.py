@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -151,9 +152,12 @@ def test_meta_blocks_go_on_after_a_burst_of_gas_over_origin_cores_limit(world: V
     base_gas = world.core.functions.head().call()[4]
     hashes = [devnet.rpc_call(aux_rpc, "eth_sendTransaction", [{"from": burner, "data": "0xfe", "gas": hex(29_000_000),
                                                                 "gasPrice": hex(price)}]) for _ in range(4)]
-    receipts = wait_for(lambda: [r for h in hashes if (r := devnet.rpc_call(aux_rpc, "eth_getTransactionReceipt", [h]))]
-                        if all(devnet.rpc_call(aux_rpc, "eth_getTransactionReceipt", [h]) for h in hashes) else None,
-                        60, "the gas burners to be mined")
+
+    def mined() -> list[dict[str, Any]] | None:
+        receipts = [devnet.rpc_call(aux_rpc, "eth_getTransactionReceipt", [h]) for h in hashes]
+        return receipts if all(receipts) else None
+
+    receipts = wait_for(mined, 60, "the gas burners to be mined")
     burnt = sum(int(r["gasUsed"], 16) for r in receipts)
     last_burn_block = max(int(r["blockNumber"], 16) for r in receipts)
     assert burnt > limit  # more than any single meta-block may carry
